@@ -1045,10 +1045,10 @@ TEST(test_wire_ipv4_fmt) {
 
 TEST(test_wire_drop_names) {
   /* Each name is the X-macro identifier in lower case; each text is the X-macro text. */
-#define DROP_ID(name, text) #name,
+#define DROP_ID(name, id, text) #name,
   static const char *const ids[] = {"NONE", UTCP_DROP_LIST(DROP_ID)};
 #undef DROP_ID
-#define DROP_TEXT(name, text) text,
+#define DROP_TEXT(name, id, text) text,
   static const char *const texts[] = {"", UTCP_DROP_LIST(DROP_TEXT)};
 #undef DROP_TEXT
   REQUIRE(sizeof ids / sizeof ids[0] == UTCP_DROP__COUNT);

@@ -1,0 +1,691 @@
+/* TCP input: RFC 9293 3.10.7 "SEGMENT ARRIVES", step by step, with RFC 5961 (blind-attack
+ * mitigations), RFC 7323 (PAWS, timestamps, window scaling), RFC 6298 (RTT samples) and
+ * RFC 5681/6582 (duplicate ACKs, NewReno fast recovery). Bad segments are counted drops. */
+#include <string.h>
+
+#include "cc.h"
+#include "tcp_impl.h"
+
+#define MS 1000000ull
+#define PAWS_IDLE_NS (24ull * 24 * 3600 * 1000000000ull) /* RFC 7323 5.5: 24 days */
+
+/* Options of a SYN (or SYN-ACK) applied to a new connection: RFC 7323 1.3, RFC 2018 2. */
+static void apply_syn_options(struct utcp_stack *s, struct utcp_tcb *t, const struct utcp_seg *seg,
+                              bool passive) {
+  const struct utcp_tcp_config *c = &s->cfg.tcp;
+  const struct utcp_tcp_opts *o = &seg->opt;
+  t->peer_mss = (o->present & UTCP_OPT_MSS) ? o->mss : c->mss_default;
+  t->ws_ok = c->wscale && (o->present & UTCP_OPT_WSCALE);
+  if (t->ws_ok) {
+    /* RFC 7323 2.3: a shift above 14 is used as 14 (and logged). */
+    t->snd_wscale = o->wscale > 14 ? 14 : o->wscale;
+    t->rcv_wscale = t->req_wscale;
+  } else {
+    t->snd_wscale = t->rcv_wscale = 0;
+    if (passive) t->req_wscale = 0;
+  }
+  t->sack_ok = c->sack && (o->present & UTCP_OPT_SACK_PERM);
+  t->ts_ok = c->timestamps && (o->present & UTCP_OPT_TS);
+  if (t->ts_ok) {
+    t->ts_recent = o->ts_val;
+    t->ts_recent_age_ns = s->now;
+  }
+  /* Effective send MSS (RFC 9293 3.7.1, RFC 6691): the peer's MSS, our path MTU and the user's
+   * cap, less the options every segment carries. */
+  uint32_t mss = t->peer_mss;
+  uint32_t mtu_mss = (uint32_t)s->cfg.mtu - UTCP_IPV4_HLEN - UTCP_TCP_HLEN;
+  if (mss > mtu_mss) mss = mtu_mss;
+  if (t->user_mss != 0 && mss > t->user_mss) mss = t->user_mss;
+  if (t->ts_ok) mss -= 12;
+  if (mss < 64) mss = 64; /* a peer announcing a tiny MSS still gets some payload per segment */
+  t->smss = (uint16_t)mss;
+}
+
+static void text_and_fin(struct utcp_stack *s, struct utcp_tcb *t, const struct utcp_seg *seg,
+                         uint64_t now);
+
+static void established(struct utcp_stack *s, struct utcp_tcb *t) {
+  utcp_cc_newreno.init(s, t);
+  t->recover = t->iss; /* RFC 6582 3.2 step 1 */
+  utcp_tcb_set_state(s, t, UTCP_TCP_ESTABLISHED);
+  utcp_tcb_event(s, t, UTCP_EV_CONNECTED);
+  utcp_tcb_event(s, t, UTCP_EV_WRITABLE);
+}
+
+/* ---- LISTEN (RFC 9293 3.10.7.2) ---- */
+
+static void listen_input(struct utcp_stack *s, struct utcp_tcb *l, const struct utcp_ipv4 *ip,
+                         const struct utcp_seg *seg, uint64_t now) {
+  /* First, check for a RST: an incoming RST should be ignored. */
+  if (seg->flags & UTCP_TCP_RST) return;
+  /* Second, check for an ACK: any acknowledgment is bad in LISTEN: <SEQ=SEG.ACK><CTL=RST>. */
+  if (seg->flags & UTCP_TCP_ACK) {
+    utcp_tcp_respond_rst(s, ip, seg);
+    return;
+  }
+  /* Third, check for a SYN. Anything else is dropped ("Fourth, other data or control"). */
+  if (!(seg->flags & UTCP_TCP_SYN)) return;
+  if (l->synq_len >= l->backlog || l->acceptq_len >= l->backlog) {
+    s->ctr.tcp_attempt_fails++;
+    utcp_count_drop(s, UTCP_DROP_TCP_LISTEN_OVERFLOW);
+    return;
+  }
+  struct utcp_tcb *t = utcp_tcb_alloc(s);
+  if (t == NULL) {
+    utcp_count_drop(s, UTCP_DROP_TCP_NO_TCB);
+    return;
+  }
+  t->laddr = ip->dst;
+  t->lport = seg->dport;
+  t->raddr = ip->src;
+  t->rport = seg->sport;
+  t->flags |= TF_PASSIVE | (l->flags & (TF_NODELAY | TF_KEEPALIVE));
+  t->sndbuf = l->sndbuf;
+  t->rcvbuf = l->rcvbuf;
+  t->user_mss = l->user_mss;
+  t->keepidle_ns = l->keepidle_ns;
+  t->keepintvl_ns = l->keepintvl_ns;
+  t->keepcnt = l->keepcnt;
+  t->linger = l->linger;
+  t->listener = tcb_index(s, l) + 1;
+  l->synq_len++;
+  utcp_tcb_init_conn(s, t, now);
+  /* RCV.NXT = SEG.SEQ + 1, IRS = SEG.SEQ; SYN,ACK with SEQ = ISS; SND.NXT = ISS + 1. */
+  t->irs = seg->seq;
+  t->rcv_nxt = utcp_seq_add(seg->seq, 1);
+  t->rcv_adv = t->rcv_nxt;
+  apply_syn_options(s, t, seg, true);
+  /* RFC 9293 3.10.7.2: the window is taken from the SYN unscaled. */
+  t->snd_wnd = seg->wnd;
+  t->max_sndwnd = t->snd_wnd;
+  t->snd_wl1 = seg->seq;
+  t->snd_wl2 = t->iss;
+  utcp_tcb_hash_insert(s, t);
+  utcp_tcb_set_state(s, t, UTCP_TCP_SYN_RECEIVED);
+  s->ctr.tcp_passive_opens++;
+  /* SYN data is queued for after ESTABLISHED by RFC 9293; utcp does not keep it (the peer
+   * retransmits it), which RFC 9293 permits. */
+  utcp_tcp_output(s, t, now);
+}
+
+/* ---- SYN-SENT (RFC 9293 3.10.7.3) ---- */
+
+static void syn_sent_input(struct utcp_stack *s, struct utcp_tcb *t, const struct utcp_ipv4 *ip,
+                           const struct utcp_seg *seg, uint64_t now) {
+  bool ack_ok = false;
+  /* First, check the ACK bit. */
+  if (seg->flags & UTCP_TCP_ACK) {
+    /* If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset (unless RST) and discard. */
+    if (utcp_seq_le(seg->ack, t->iss) || utcp_seq_gt(seg->ack, t->snd_max)) {
+      if (!(seg->flags & UTCP_TCP_RST)) utcp_tcp_respond_rst(s, ip, seg);
+      utcp_count_drop(s, UTCP_DROP_TCP_BAD_ACK);
+      return;
+    }
+    /* If SND.UNA < SEG.ACK =< SND.NXT, the ACK is acceptable. */
+    ack_ok = utcp_seq_lt(t->snd_una, seg->ack) && utcp_seq_le(seg->ack, t->snd_max);
+  }
+  /* Second, check the RST bit. */
+  if (seg->flags & UTCP_TCP_RST) {
+    /* RFC 5961 3.2 / RFC 9293: only a RST acknowledging our SYN resets; RST without ACK is
+     * dropped. */
+    if (ack_ok) {
+      utcp_tcb_drop(s, t, UTCP_ERR_CONNREFUSED);
+    } else {
+      utcp_count_drop(s, UTCP_DROP_TCP_BAD_RST);
+    }
+    return;
+  }
+  /* Fourth, check the SYN bit (the third, security, does not apply). */
+  if (!(seg->flags & UTCP_TCP_SYN)) {
+    utcp_count_drop(s, UTCP_DROP_TCP_NO_SYN);
+    return;
+  }
+  t->irs = seg->seq;
+  t->rcv_nxt = utcp_seq_add(seg->seq, 1);
+  t->rcv_adv = t->rcv_nxt;
+  apply_syn_options(s, t, seg, false);
+  if (ack_ok) {
+    t->snd_una = seg->ack;
+    /* RFC 6298 3 and Karn: the SYN's RTT is a sample unless the SYN was retransmitted. */
+    if (t->rtt_timing && t->rxt_shift == 0) utcp_tcp_rtt_sample(s, t, now - t->rtt_start_ns);
+    t->rtt_timing = false;
+  }
+  if (utcp_seq_gt(t->snd_una, t->iss)) {
+    /* Our SYN has been ACKed: ESTABLISHED; window from the SYN-ACK, unscaled. */
+    t->snd_wnd = seg->wnd;
+    t->max_sndwnd = t->snd_wnd;
+    t->snd_wl1 = seg->seq;
+    t->snd_wl2 = seg->ack;
+    t->t_rexmt = 0;
+    t->rxt_shift = 0;
+    t->snd_nxt = t->snd_max;
+    established(s, t);
+    t->flags |= TF_ACKNOW;
+    /* "If there are other controls or text in the segment, continue processing at the sixth
+     * step" (the text starts after the SYN's sequence number). */
+    if (seg->len > 0 || (seg->flags & UTCP_TCP_FIN)) {
+      struct utcp_seg rest = *seg;
+      rest.seq = utcp_seq_add(seg->seq, 1);
+      rest.flags &= (uint8_t)~UTCP_TCP_SYN;
+      text_and_fin(s, t, &rest, now);
+    }
+    utcp_tcp_output(s, t, now);
+    return;
+  }
+  /* Simultaneous open: SYN-RECEIVED, <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>. */
+  UTCP_COVER(s, simultaneous_open);
+  t->snd_wnd = seg->wnd;
+  t->max_sndwnd = t->snd_wnd;
+  t->snd_wl1 = seg->seq;
+  t->snd_wl2 = t->iss;
+  utcp_tcb_set_state(s, t, UTCP_TCP_SYN_RECEIVED);
+  t->snd_nxt = t->iss;
+  t->t_rexmt = 0;
+  utcp_tcp_output(s, t, now);
+  /* Data in the SYN is not kept (see listen_input); the peer retransmits it. */
+}
+
+/* ---- synchronised states (RFC 9293 3.10.7.4) ---- */
+
+/* RFC 9293 3.10.7.4 first check: the four cases of segment acceptability. */
+static bool acceptable(const struct utcp_tcb *t, const struct utcp_seg *seg, uint32_t rcv_wnd) {
+  uint32_t seglen = utcp_seg_seqlen(seg);
+  utcp_seq_t wnd_end = utcp_seq_add(t->rcv_nxt, rcv_wnd);
+  if (seglen == 0) {
+    if (rcv_wnd == 0) return utcp_seq_eq(seg->seq, t->rcv_nxt);
+    return utcp_seq_in(seg->seq, t->rcv_nxt, wnd_end);
+  }
+  if (rcv_wnd == 0) return false;
+  utcp_seq_t last = utcp_seq_add(seg->seq, seglen - 1);
+  return utcp_seq_in(seg->seq, t->rcv_nxt, wnd_end) || utcp_seq_in(last, t->rcv_nxt, wnd_end);
+}
+
+/* Our receive window for the acceptability test: what we advertised, at least. */
+static uint32_t rcv_wnd_now(struct utcp_stack *s, const struct utcp_tcb *t) {
+  uint32_t space = utcp_tcp_rcv_space(s, t);
+  int32_t adv = utcp_seq_diff(t->rcv_adv, t->rcv_nxt);
+  if (adv > 0 && (uint32_t)adv > space) space = (uint32_t)adv;
+  return space;
+}
+
+static void enter_time_wait(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now) {
+  utcp_tcb_set_state(s, t, UTCP_TCP_TIME_WAIT);
+  t->t_rexmt = t->t_persist = t->t_keep = t->t_delack = 0;
+  t->t_2msl = now + 2 * s->cfg.tcp.msl_ns;
+  utcp_bufq_clear(&s->tcp->chunks, &t->sndq);
+  utcp_reass_clear(&s->tcp->reass, &t->reass);
+}
+
+/* Processing of an acceptable ACK field (fifth check), for ESTABLISHED and the closing
+ * states. Returns false when the segment is to be dropped. */
+static bool process_ack(struct utcp_stack *s, struct utcp_tcb *t, const struct utcp_seg *seg,
+                        uint64_t now) {
+  /* RFC 5961 5.2: acceptable if SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT; otherwise send
+   * an ACK and drop. */
+  utcp_seq_t lo = utcp_seq_add(t->snd_una, (uint32_t)-(int32_t)(t->max_sndwnd ? t->max_sndwnd : 1));
+  if (utcp_seq_gt(seg->ack, t->snd_max)) {
+    /* RFC 9293: "If the ACK acks something not yet sent (SEG.ACK > SND.NXT), then send an
+     * ACK, drop the segment, and return." */
+    UTCP_COVER(s, ack_unsent_data);
+    utcp_count_drop(s, UTCP_DROP_TCP_ACK_UNSENT);
+    utcp_tcp_challenge_ack(s, t, now);
+    return false;
+  }
+  if (utcp_seq_lt(seg->ack, lo)) {
+    utcp_count_drop(s, UTCP_DROP_TCP_ACK_TOO_OLD);
+    utcp_tcp_challenge_ack(s, t, now);
+    return false;
+  }
+
+  uint32_t seg_wnd = (uint32_t)seg->wnd << t->snd_wscale;
+  uint32_t acked = 0;
+  if (utcp_seq_gt(seg->ack, t->snd_una)) {
+    acked = (uint32_t)utcp_seq_diff(seg->ack, t->snd_una);
+    /* RTT: RFC 7323 4.3 from the echoed timestamp, otherwise the timed segment (Karn). */
+    if (t->ts_ok && (seg->opt.present & UTCP_OPT_TS) && seg->opt.ts_ecr != 0) {
+      uint32_t delta = utcp_tcp_ts_now(t, now) - seg->opt.ts_ecr;
+      if (delta < 0x7fffffffu) utcp_tcp_rtt_sample(s, t, (uint64_t)delta * MS + MS / 2);
+    } else if (t->rtt_timing && utcp_seq_gt(seg->ack, t->rtt_seq)) {
+      utcp_tcp_rtt_sample(s, t, now - t->rtt_start_ns);
+      t->rtt_timing = false;
+    }
+    /* Our FIN counts in the sequence space but not in the send queue. */
+    uint32_t data_acked = acked > t->sndq.len ? t->sndq.len : acked;
+    utcp_bufq_consume(&s->tcp->chunks, &t->sndq, data_acked);
+    t->bytes_acked += data_acked;
+
+    if (t->flags & TF_INRECOVERY) {
+      if (utcp_seq_ge(seg->ack, t->recover)) {
+        /* RFC 6582 3.2 step 3: full acknowledgment. */
+        t->snd_una = seg->ack;
+        utcp_cc_newreno.on_exit_recovery(s, t);
+        t->flags &= ~TF_INRECOVERY;
+        t->dupacks = 0;
+      } else {
+        /* Step 5: partial acknowledgment: retransmit the first unacknowledged segment. */
+        UTCP_COVER(s, partial_ack);
+        t->snd_una = seg->ack;
+        utcp_cc_newreno.on_partial_ack(s, t, acked);
+        utcp_seq_t next = t->snd_nxt;
+        t->snd_nxt = t->snd_una;
+        uint32_t cwnd = t->cwnd;
+        t->cwnd = t->smss; /* exactly one segment */
+        utcp_tcp_output(s, t, now);
+        t->cwnd = cwnd;
+        if (utcp_seq_gt(next, t->snd_nxt)) t->snd_nxt = next;
+        /* RFC 6582 3.2 step 5: reset the retransmit timer on the first partial ACK. */
+        utcp_tcp_rearm_rexmt(s, t, now);
+      }
+    } else {
+      t->snd_una = seg->ack;
+      t->dupacks = 0;
+      utcp_cc_newreno.on_ack(s, t, acked);
+    }
+    if (utcp_seq_lt(t->snd_nxt, t->snd_una)) t->snd_nxt = t->snd_una;
+    /* RFC 6298 5.2 / 5.3: stop the timer when all is acked, else restart it. */
+    if (utcp_seq_eq(t->snd_una, t->snd_max)) {
+      t->t_rexmt = 0;
+    } else if (!(t->flags & TF_INRECOVERY)) {
+      utcp_tcp_rearm_rexmt(s, t, now);
+    }
+    t->rxt_shift = 0;
+    t->t_persist = 0;
+    if (t->sndq.len < t->sndbuf) utcp_tcb_event(s, t, UTCP_EV_WRITABLE);
+  } else if (utcp_seq_eq(seg->ack, t->snd_una) && seg->len == 0 &&
+             !(seg->flags & (UTCP_TCP_SYN | UTCP_TCP_FIN)) &&
+             utcp_seq_gt(t->snd_max, t->snd_una) && seg_wnd == t->snd_wnd) {
+    /* RFC 5681 2 "duplicate acknowledgment": no data, no SYN/FIN, ACK = SND.UNA, same window,
+     * data outstanding. */
+    t->dupacks++;
+    if (t->flags & TF_INRECOVERY) {
+      utcp_cc_newreno.on_dupack_in_recovery(s, t);
+    } else if (t->dupacks == 3) {
+      /* RFC 6582 3.2 step 2: only if the ACK covers more than recover, the highest sequence
+       * number sent when the last recovery or RTO began (t->recover holds that plus one). */
+      if (utcp_seq_ge(seg->ack, t->recover)) {
+        UTCP_COVER(s, fast_retransmit);
+        t->recover = t->snd_max;
+        t->flags |= TF_INRECOVERY;
+        utcp_cc_newreno.on_enter_recovery(s, t);
+        /* Retransmit the lost segment: one segment from SND.UNA. */
+        utcp_seq_t next = t->snd_nxt;
+        uint32_t cwnd = t->cwnd;
+        t->snd_nxt = t->snd_una;
+        t->cwnd = t->smss;
+        utcp_tcp_output(s, t, now);
+        t->cwnd = cwnd;
+        if (utcp_seq_gt(next, t->snd_nxt)) t->snd_nxt = next;
+        t->rtt_timing = false;
+      }
+    }
+  }
+
+  /* Window update (RFC 9293 3.10.7.4): if SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and
+   * SND.WL2 =< SEG.ACK), set SND.WND <- SEG.WND, SND.WL1 <- SEG.SEQ, SND.WL2 <- SEG.ACK. */
+  if (utcp_seq_lt(t->snd_wl1, seg->seq) ||
+      (utcp_seq_eq(t->snd_wl1, seg->seq) && utcp_seq_le(t->snd_wl2, seg->ack))) {
+    bool opened = seg_wnd > t->snd_wnd;
+    t->snd_wnd = seg_wnd;
+    t->snd_wl1 = seg->seq;
+    t->snd_wl2 = seg->ack;
+    if (seg_wnd > t->max_sndwnd) t->max_sndwnd = seg_wnd;
+    if (opened && seg_wnd > 0) t->t_persist = 0;
+    if (opened && t->rxt_shift > 0 && utcp_seq_eq(t->snd_una, t->snd_max)) t->rxt_shift = 0;
+  }
+
+  /* State-specific parts of the fifth check. */
+  bool fin_acked = (t->flags & TF_FIN_SENT) && utcp_seq_eq(t->snd_una, t->snd_max) &&
+                   t->sndq.len == 0;
+  switch (t->state) {
+    case UTCP_TCP_FIN_WAIT_1:
+      if (fin_acked) {
+        utcp_tcb_set_state(s, t, UTCP_TCP_FIN_WAIT_2);
+        /* An orphan in FIN-WAIT-2 would wait forever for a FIN that may never come. */
+        if (t->flags & TF_ORPHAN) t->t_2msl = now + 2 * s->cfg.tcp.msl_ns;
+      }
+      break;
+    case UTCP_TCP_CLOSING:
+      if (fin_acked) {
+        enter_time_wait(s, t, now);
+      } else {
+        return false;
+      }
+      break;
+    case UTCP_TCP_LAST_ACK:
+      if (fin_acked) {
+        utcp_tcb_drop(s, t, 0);
+        return false;
+      }
+      break;
+    default:
+      break;
+  }
+  return true;
+}
+
+/* Seventh check: segment text. Returns whether data was delivered in order. */
+static void process_data(struct utcp_stack *s, struct utcp_tcb *t, const struct utcp_seg *seg,
+                         uint64_t now) {
+  struct utcp_tcp *tcp = s->tcp;
+  const uint8_t *data = seg->payload;
+  uint32_t len = (uint32_t)seg->len;
+  utcp_seq_t seq = seg->seq;
+  /* Trim what lies before RCV.NXT and beyond the window (RFC 9293 3.10.7.4 first check). */
+  int32_t before = utcp_seq_diff(t->rcv_nxt, seq);
+  if (before > 0) {
+    if ((uint32_t)before >= len) {
+      len = 0;
+    } else {
+      data += before;
+      len -= (uint32_t)before;
+      seq = t->rcv_nxt;
+    }
+  }
+  uint32_t wnd = rcv_wnd_now(s, t);
+  uint32_t off = (uint32_t)utcp_seq_diff(seq, t->rcv_nxt);
+  if (len > 0 && off + len > wnd) len = off >= wnd ? 0 : wnd - off;
+  if (len == 0) return;
+
+  if (t->flags & TF_SHUT_RD) {
+    /* Data after shutdown(SHUT_RD) is acknowledged and discarded, as Linux does. */
+    if (off == 0) t->rcv_nxt = utcp_seq_add(t->rcv_nxt, len);
+    t->flags |= TF_ACKNOW;
+    return;
+  }
+
+  if (off == 0 && t->reass.n_ranges == 0) {
+    size_t n = utcp_bufq_append(&tcp->chunks, &t->rcvq, data, len);
+    if (n == 0) {
+      utcp_count_drop(s, UTCP_DROP_TCP_NO_BUFFER);
+      t->flags |= TF_ACKNOW;
+      return;
+    }
+    t->rcv_nxt = utcp_seq_add(t->rcv_nxt, (uint32_t)n);
+    t->bytes_received += n;
+    utcp_tcb_event(s, t, UTCP_EV_READABLE);
+    /* RFC 5681 4.2 / RFC 1122 4.2.3.2: ACK at least every second full-sized segment, and
+     * within the delayed-ACK timeout. */
+    t->segs_since_ack++;
+    if (n < len) {
+      t->flags |= TF_ACKNOW;
+    } else if (t->segs_since_ack >= 2) {
+      t->flags |= TF_ACKNOW;
+    } else if (!(t->flags & TF_DELACK)) {
+      t->flags |= TF_DELACK;
+      t->t_delack = now + s->cfg.tcp.delack_ns;
+    }
+    return;
+  }
+
+  /* Out of order, or filling a hole: through the reassembly queue. RFC 5681 4.2: ACK
+   * immediately in both cases. */
+  bool filled = off == 0;
+  uint32_t max_bytes = wnd;
+  struct utcp_reass_result r = utcp_reass_insert(&tcp->reass, &t->reass, seq, data, len,
+                                                 s->cfg.tcp.reass_max_ranges, max_bytes);
+  if (r.refused) utcp_count_drop(s, UTCP_DROP_TCP_REASS_FULL);
+  if (!filled) UTCP_COVER(s, ooo_queued);
+  uint32_t moved, total = 0;
+  while ((moved = utcp_reass_pull(&tcp->reass, &t->reass, t->rcv_nxt, &t->rcvq)) > 0) {
+    t->rcv_nxt = utcp_seq_add(t->rcv_nxt, moved);
+    total += moved;
+  }
+  if (total > 0) {
+    UTCP_COVER(s, hole_filled);
+    t->bytes_received += total;
+    utcp_tcb_event(s, t, UTCP_EV_READABLE);
+  }
+  t->flags |= TF_ACKNOW;
+}
+
+static void process_fin(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now) {
+  /* Eighth check: the FIN. Advance RCV.NXT over it and acknowledge it. */
+  t->rcv_nxt = utcp_seq_add(t->rcv_nxt, 1);
+  t->flags |= TF_RCVD_FIN | TF_ACKNOW;
+  t->fin_ooo = false;
+  utcp_tcb_event(s, t, UTCP_EV_READABLE);
+  utcp_tcb_event(s, t, UTCP_EV_PEER_CLOSED);
+  switch (t->state) {
+    case UTCP_TCP_SYN_RECEIVED:
+    case UTCP_TCP_ESTABLISHED:
+      utcp_tcb_set_state(s, t, UTCP_TCP_CLOSE_WAIT);
+      break;
+    case UTCP_TCP_FIN_WAIT_1:
+      /* If our FIN has been ACKed, TIME-WAIT; otherwise CLOSING. */
+      if ((t->flags & TF_FIN_SENT) && utcp_seq_eq(t->snd_una, t->snd_max) && t->sndq.len == 0) {
+        enter_time_wait(s, t, now);
+      } else {
+        UTCP_COVER(s, simultaneous_close);
+        utcp_tcb_set_state(s, t, UTCP_TCP_CLOSING);
+      }
+      break;
+    case UTCP_TCP_FIN_WAIT_2:
+      enter_time_wait(s, t, now);
+      break;
+    case UTCP_TCP_TIME_WAIT:
+      t->t_2msl = now + 2 * s->cfg.tcp.msl_ns; /* restart the 2 MSL time-wait timeout */
+      break;
+    default: /* CLOSE-WAIT, CLOSING, LAST-ACK: remain */
+      break;
+  }
+}
+
+/* Sixth to eighth checks of RFC 9293 3.10.7.4: URG, segment text, FIN. */
+static void text_and_fin(struct utcp_stack *s, struct utcp_tcb *t, const struct utcp_seg *seg,
+                         uint64_t now) {
+  /* Sixth: URG. utcp delivers urgent data inline as ordinary data (RFC 6093). */
+
+  /* Seventh: segment text, in ESTABLISHED, FIN-WAIT-1 and FIN-WAIT-2 only. */
+  bool has_fin = (seg->flags & UTCP_TCP_FIN) != 0;
+  if (seg->len > 0) {
+    if (t->state == UTCP_TCP_ESTABLISHED || t->state == UTCP_TCP_FIN_WAIT_1 ||
+        t->state == UTCP_TCP_FIN_WAIT_2) {
+      process_data(s, t, seg, now);
+    } else {
+      /* CLOSE-WAIT, CLOSING, LAST-ACK: the peer already sent FIN; ignore the text. */
+      utcp_count_drop(s, UTCP_DROP_TCP_DATA_AFTER_FIN);
+    }
+  }
+
+  /* Eighth: FIN, once everything before it has arrived. */
+  if (has_fin && !(t->flags & TF_RCVD_FIN)) {
+    utcp_seq_t fin_seq = utcp_seq_add(seg->seq, (uint32_t)seg->len);
+    if (utcp_seq_eq(fin_seq, t->rcv_nxt)) {
+      process_fin(s, t, now);
+    } else if (utcp_seq_gt(fin_seq, t->rcv_nxt)) {
+      t->fin_ooo = true; /* remembered: processed when the data before it arrives */
+      t->fin_seq = fin_seq;
+    }
+  } else if (t->fin_ooo && utcp_seq_eq(t->fin_seq, t->rcv_nxt) && !(t->flags & TF_RCVD_FIN)) {
+    process_fin(s, t, now);
+  }
+
+}
+
+static void sync_input(struct utcp_stack *s, struct utcp_tcb *t, const struct utcp_seg *seg,
+                       uint64_t now) {
+  uint32_t rcv_wnd = rcv_wnd_now(s, t);
+
+  /* RFC 7323 5.3 R1: PAWS. */
+  if (t->ts_ok) {
+    if (!(seg->opt.present & UTCP_OPT_TS)) {
+      /* RFC 7323 3.2: a non-RST segment without a timestamp SHOULD be dropped. */
+      if (!(seg->flags & UTCP_TCP_RST)) {
+        utcp_count_drop(s, UTCP_DROP_TCP_NO_TS);
+        return;
+      }
+    } else if (!(seg->flags & UTCP_TCP_RST) &&
+               (int32_t)(seg->opt.ts_val - t->ts_recent) < 0) {
+      if (now - t->ts_recent_age_ns > PAWS_IDLE_NS) {
+        t->ts_recent = seg->opt.ts_val; /* RFC 7323 5.5: TS.Recent too old to trust */
+      } else {
+        UTCP_COVER(s, paws_drop);
+        utcp_count_drop(s, UTCP_DROP_TCP_PAWS);
+        t->flags |= TF_ACKNOW;
+        utcp_tcp_output(s, t, now);
+        return;
+      }
+    }
+  }
+
+  /* First: sequence number. */
+  if (!acceptable(t, seg, rcv_wnd)) {
+    /* An unacceptable segment gets an ACK (unless it is a RST) and is dropped. */
+    utcp_count_drop(s, UTCP_DROP_TCP_OUT_OF_WINDOW);
+    if (!(seg->flags & UTCP_TCP_RST)) {
+      if (t->state == UTCP_TCP_TIME_WAIT && (seg->flags & UTCP_TCP_FIN)) {
+        /* A retransmitted FIN in TIME-WAIT: acknowledge it and restart 2 MSL. */
+        UTCP_COVER(s, timewait_reack);
+        t->t_2msl = now + 2 * s->cfg.tcp.msl_ns;
+      }
+      if (seg->len == 1 && t->snd_wnd == 0) UTCP_COVER(s, zero_window_probe_answered);
+      t->flags |= TF_ACKNOW;
+      utcp_tcp_output(s, t, now);
+    }
+    return;
+  }
+
+  /* RFC 7323 4.3: TS.Recent from a segment that covers Last.ACK.sent. */
+  if (t->ts_ok && (seg->opt.present & UTCP_OPT_TS) &&
+      (int32_t)(seg->opt.ts_val - t->ts_recent) >= 0 &&
+      utcp_seq_le(seg->seq, t->last_ack_sent)) {
+    t->ts_recent = seg->opt.ts_val;
+    t->ts_recent_age_ns = now;
+  }
+
+  /* Second: RST. */
+  if (seg->flags & UTCP_TCP_RST) {
+    /* RFC 5961 3.2: reset only when SEG.SEQ = RCV.NXT exactly; in window otherwise, send a
+     * challenge ACK. */
+    if (!utcp_seq_eq(seg->seq, t->rcv_nxt)) {
+      utcp_count_drop(s, UTCP_DROP_TCP_RST_CHALLENGED);
+      utcp_tcp_challenge_ack(s, t, now);
+      return;
+    }
+    UTCP_COVER(s, rst_in_window_exact);
+    switch (t->state) {
+      case UTCP_TCP_SYN_RECEIVED:
+        /* Passive open: back to LISTEN (the embryo goes away); active: refused. */
+        utcp_tcb_drop(s, t, (t->flags & TF_PASSIVE) ? 0 : UTCP_ERR_CONNREFUSED);
+        if (t->flags & TF_PASSIVE) s->ctr.tcp_attempt_fails++;
+        return;
+      case UTCP_TCP_CLOSING:
+      case UTCP_TCP_LAST_ACK:
+      case UTCP_TCP_TIME_WAIT:
+        utcp_tcb_drop(s, t, 0);
+        return;
+      default:
+        /* ESTABLISHED, FIN-WAIT-1/2, CLOSE-WAIT: "connection reset". */
+        utcp_tcb_drop(s, t, UTCP_ERR_CONNRESET);
+        return;
+    }
+  }
+
+  /* Fourth: SYN (the third, security, does not apply). */
+  if (seg->flags & UTCP_TCP_SYN) {
+    if (t->state == UTCP_TCP_SYN_RECEIVED && (t->flags & TF_PASSIVE)) {
+      /* RFC 9293: a passive SYN-RECEIVED connection returns to LISTEN. */
+      s->ctr.tcp_attempt_fails++;
+      utcp_tcb_drop(s, t, 0);
+      return;
+    }
+    /* RFC 5961 4.2: any SYN in a synchronised state gets a challenge ACK. */
+    utcp_count_drop(s, UTCP_DROP_TCP_SYN_CHALLENGED);
+    utcp_tcp_challenge_ack(s, t, now);
+    return;
+  }
+
+  /* Fifth: ACK. Without it, drop. */
+  if (!(seg->flags & UTCP_TCP_ACK)) {
+    utcp_count_drop(s, UTCP_DROP_TCP_NO_ACK);
+    return;
+  }
+  if (t->state == UTCP_TCP_SYN_RECEIVED) {
+    /* If SND.UNA < SEG.ACK =< SND.NXT, ESTABLISHED; else <SEQ=SEG.ACK><CTL=RST>. */
+    if (!(utcp_seq_lt(t->snd_una, seg->ack) && utcp_seq_le(seg->ack, t->snd_max))) {
+      utcp_count_drop(s, UTCP_DROP_TCP_BAD_ACK);
+      utcp_tcp_send_ctl(s, t, seg->ack, t->rcv_nxt, UTCP_TCP_RST, now);
+      return;
+    }
+    t->snd_wnd = (uint32_t)seg->wnd << t->snd_wscale;
+    t->max_sndwnd = t->snd_wnd;
+    t->snd_wl1 = seg->seq;
+    t->snd_wl2 = seg->ack;
+    t->snd_una = seg->ack;
+    if (t->rtt_timing && t->rxt_shift == 0) utcp_tcp_rtt_sample(s, t, now - t->rtt_start_ns);
+    t->rtt_timing = false;
+    t->t_rexmt = 0;
+    t->rxt_shift = 0;
+    if (utcp_seq_lt(t->snd_nxt, t->snd_una)) t->snd_nxt = t->snd_una;
+    established(s, t);
+    /* A FIN queued while in SYN-RECEIVED goes now (RFC 9293 3.10.4). */
+    if (t->flags & TF_FIN_QUEUED) utcp_tcb_set_state(s, t, UTCP_TCP_FIN_WAIT_1);
+  } else {
+    if (t->state == UTCP_TCP_TIME_WAIT) {
+      /* TIME-WAIT: nothing but a retransmitted FIN is expected (eighth check). */
+      if (seg->flags & UTCP_TCP_FIN) {
+        UTCP_COVER(s, timewait_reack);
+        t->t_2msl = now + 2 * s->cfg.tcp.msl_ns;
+        t->flags |= TF_ACKNOW;
+        utcp_tcp_output(s, t, now);
+      }
+      return;
+    }
+    if (!process_ack(s, t, seg, now)) return;
+  }
+
+  text_and_fin(s, t, seg, now);
+
+  /* Keepalive idles from the last segment received. */
+  if (t->flags & TF_KEEPALIVE) {
+    t->keep_probes = 0;
+    t->t_keep = now + t->keepidle_ns;
+  }
+  if (t->state != UTCP_TCP_CLOSED) utcp_tcp_output(s, t, now);
+}
+
+/* RFC 9293 3.10.7.4 (TIME-WAIT) and RFC 6191: a new SYN may reuse a TIME-WAIT 4-tuple when its
+ * sequence number is above everything the old incarnation used, or its timestamp is newer. */
+static bool timewait_reusable(const struct utcp_tcb *t, const struct utcp_seg *seg) {
+  if (!(seg->flags & UTCP_TCP_SYN) || (seg->flags & (UTCP_TCP_ACK | UTCP_TCP_RST))) return false;
+  if (t->ts_ok && (seg->opt.present & UTCP_OPT_TS))
+    return (int32_t)(seg->opt.ts_val - t->ts_recent) > 0;
+  return utcp_seq_gt(seg->seq, t->rcv_nxt);
+}
+
+void utcp_tcp_input(struct utcp_stack *s, const struct utcp_ipv4 *ip, uint64_t now) {
+  struct utcp_seg seg;
+  s->ctr.tcp_in_segs++;
+  enum utcp_drop why = utcp_tcp_parse(ip->payload, ip->payload_len, ip->src, ip->dst, true, &seg);
+  if (why == UTCP_DROP_NONE && (seg.sport == 0 || seg.dport == 0)) why = UTCP_DROP_TCP_BAD_PORT;
+  if (why != UTCP_DROP_NONE) {
+    s->ctr.tcp_in_errs++;
+    utcp_count_drop(s, why);
+    return;
+  }
+  struct utcp_tcb *t = utcp_tcb_lookup(s, ip->dst, seg.dport, ip->src, seg.sport);
+  if (t != NULL && t->state == UTCP_TCP_TIME_WAIT && timewait_reusable(t, &seg)) {
+    struct utcp_tcb *l = utcp_tcb_listener(s, seg.dport);
+    if (l != NULL) {
+      UTCP_COVER(s, timewait_reuse);
+      utcp_tcb_drop(s, t, 0); /* leaves the flow table even if a handle still names it */
+      t = NULL;
+    }
+  }
+  if (t == NULL || t->state == UTCP_TCP_CLOSED) {
+    struct utcp_tcb *l = utcp_tcb_listener(s, seg.dport);
+    if (l != NULL) {
+      listen_input(s, l, ip, &seg, now);
+      return;
+    }
+    /* RFC 9293 3.10.7.1: CLOSED. Everything is discarded; anything but a RST gets a RST. */
+    utcp_count_drop(s, UTCP_DROP_TCP_NO_CONN);
+    utcp_tcp_respond_rst(s, ip, &seg);
+    return;
+  }
+  if (t->state == UTCP_TCP_SYN_SENT) {
+    syn_sent_input(s, t, ip, &seg, now);
+  } else {
+    sync_input(s, t, &seg, now);
+  }
+}

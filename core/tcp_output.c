@@ -1,0 +1,267 @@
+/* TCP output: deciding what to send (RFC 9293 3.8.6 windows, RFC 1122 4.2.3.4 Nagle and
+ * sender SWS avoidance) and building segments straight into the transmit buffer. */
+#include <string.h>
+
+#include "cc.h"
+#include "tcp_impl.h"
+
+static uint16_t mss_to_announce(const struct utcp_stack *s, const struct utcp_tcb *t) {
+  uint32_t mss = (uint32_t)s->cfg.mtu - UTCP_IPV4_HLEN - UTCP_TCP_HLEN;
+  if (t->user_mss != 0 && t->user_mss < mss) mss = t->user_mss;
+  return (uint16_t)mss;
+}
+
+/* The window to advertise, in bytes, after receiver SWS avoidance (RFC 9293 3.8.6.2.2) and
+ * never moving the right edge left (RFC 9293 3.8.6: "the window SHOULD NOT be shrunk"). */
+static uint32_t window_to_advertise(struct utcp_stack *s, struct utcp_tcb *t) {
+  uint32_t space = utcp_tcp_rcv_space(s, t);
+  uint32_t max_wnd = 65535u << t->rcv_wscale;
+  if (space > max_wnd) space = max_wnd;
+  if (t->state < UTCP_TCP_ESTABLISHED && t->state != UTCP_TCP_SYN_RECEIVED) return space;
+  int32_t adv = utcp_seq_diff(t->rcv_adv, t->rcv_nxt);
+  uint32_t old = adv > 0 ? (uint32_t)adv : 0;
+  uint32_t mss = t->smss ? t->smss : 536;
+  uint32_t thresh = t->rcvbuf / 2 < mss ? t->rcvbuf / 2 : mss;
+  if (space > old && space - old < thresh) space = old; /* hold the edge until it moves enough */
+  if (space < old) {
+    UTCP_COVER(s, window_shrink_avoided);
+    space = old;
+  }
+  /* Round down to what the scale can express, without shrinking. */
+  uint32_t unit = 1u << t->rcv_wscale;
+  uint32_t rounded = space & ~(unit - 1);
+  if (rounded < old) rounded = (space + unit - 1) & ~(unit - 1);
+  return rounded;
+}
+
+/* Builds and sends one segment: data from the send queue at byte offset data_off. */
+static int send_segment(struct utcp_stack *s, struct utcp_tcb *t, utcp_seq_t seq, uint8_t flags,
+                        uint32_t data_off, uint32_t len, uint64_t now) {
+  struct utcp_seg seg = {
+      .sport = t->lport, .dport = t->rport, .seq = seq, .flags = flags};
+  bool syn = flags & UTCP_TCP_SYN;
+  const struct utcp_tcp_config *c = &s->cfg.tcp;
+  if (syn) {
+    bool passive = t->state == UTCP_TCP_SYN_RECEIVED && (t->flags & TF_PASSIVE);
+    seg.opt.present |= UTCP_OPT_MSS;
+    seg.opt.mss = mss_to_announce(s, t);
+    /* RFC 7323 1.3 / RFC 2018 2: on a SYN-ACK only what the SYN offered. */
+    if (passive ? t->ws_ok : c->wscale) {
+      seg.opt.present |= UTCP_OPT_WSCALE;
+      seg.opt.wscale = t->req_wscale;
+    }
+    if (passive ? t->sack_ok : c->sack) seg.opt.present |= UTCP_OPT_SACK_PERM;
+    if (passive ? t->ts_ok : c->timestamps) {
+      seg.opt.present |= UTCP_OPT_TS;
+      seg.opt.ts_val = utcp_tcp_ts_now(t, now);
+      seg.opt.ts_ecr = passive ? t->ts_recent : 0;
+    }
+  } else if (t->ts_ok && !(flags & UTCP_TCP_RST)) {
+    /* RFC 7323 3.2: once agreed, on every segment (a RST may omit it). */
+    seg.opt.present |= UTCP_OPT_TS;
+    seg.opt.ts_val = utcp_tcp_ts_now(t, now);
+    seg.opt.ts_ecr = t->ts_recent;
+  }
+  if ((flags & UTCP_TCP_ACK) && !syn && t->sack_ok && t->reass.n_ranges > 0) {
+    utcp_seq_t left[UTCP_TCP_MAX_SACK], right[UTCP_TCP_MAX_SACK];
+    size_t n = utcp_reass_sack_blocks(&s->tcp->reass, &t->reass, left, right, UTCP_TCP_MAX_SACK);
+    for (size_t i = 0; i < n; i++) seg.opt.sack[i] = (struct utcp_sack_block){left[i], right[i]};
+    seg.opt.sack_count = (uint8_t)n;
+    if (n > 0) seg.opt.present |= UTCP_OPT_SACK;
+  }
+  if (flags & UTCP_TCP_ACK) seg.ack = t->rcv_nxt;
+  uint32_t wnd = 0;
+  if (!(flags & UTCP_TCP_RST)) {
+    wnd = window_to_advertise(s, t);
+    /* RFC 7323 2.2: the window field of a SYN is never scaled. */
+    seg.wnd = syn ? (uint16_t)(wnd > 65535 ? 65535 : wnd) : (uint16_t)(wnd >> t->rcv_wscale);
+  }
+  size_t opt_len = utcp_tcp_opts_len(&seg.opt);
+  size_t l4_len = UTCP_TCP_HLEN + opt_len + len;
+  struct utcp_ip_out out;
+  int rc = utcp_ip_out_begin(s, t->raddr, UTCP_IPPROTO_TCP, l4_len, &out);
+  if (rc < 0) return rc;
+  out.df = true;
+  uint8_t *payload = out.l4 + UTCP_TCP_HLEN + opt_len;
+  if (len > 0) utcp_bufq_copy(&s->tcp->chunks, &t->sndq, data_off, payload, len);
+  seg.payload = payload;
+  seg.len = len;
+  size_t n = utcp_tcp_emit(&seg, t->laddr, t->raddr, out.l4, out.l4_cap);
+  UTCP_ASSERT(n == l4_len);
+  utcp_ip_out_commit(s, &out, n);
+  s->ctr.tcp_out_segs++;
+  if (flags & UTCP_TCP_RST) s->ctr.tcp_out_rsts++;
+  if (flags & UTCP_TCP_ACK) {
+    t->flags &= ~(TF_ACKNOW | TF_DELACK | TF_NEED_WINUPD);
+    t->t_delack = 0;
+    t->segs_since_ack = 0;
+    t->last_ack_sent = t->rcv_nxt;
+    utcp_seq_t edge = utcp_seq_add(t->rcv_nxt, syn ? wnd : ((uint32_t)seg.wnd << t->rcv_wscale));
+    if (utcp_seq_gt(edge, t->rcv_adv)) t->rcv_adv = edge;
+  }
+  t->last_send_ns = now;
+  return 0;
+}
+
+void utcp_tcp_send_ctl(struct utcp_stack *s, struct utcp_tcb *t, utcp_seq_t seq, utcp_seq_t ack,
+                       uint8_t flags, uint64_t now) {
+  utcp_seq_t saved = t->rcv_nxt;
+  t->rcv_nxt = ack; /* send_segment acknowledges rcv_nxt */
+  (void)send_segment(s, t, seq, flags, 0, 0, now);
+  t->rcv_nxt = saved;
+  if (flags & UTCP_TCP_ACK) t->last_ack_sent = saved;
+}
+
+void utcp_tcp_challenge_ack(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now) {
+  struct utcp_tcp *tcp = s->tcp;
+  /* RFC 5961 7: limit challenge ACKs per unit of time, stack-wide. */
+  if (now - tcp->challenge_window_start_ns >= 1000000000ull) {
+    tcp->challenge_window_start_ns = now;
+    tcp->challenge_acks_in_window = 0;
+  }
+  if (tcp->challenge_acks_in_window >= s->cfg.tcp.challenge_ack_limit) {
+    UTCP_COVER(s, challenge_ack_limited);
+    return;
+  }
+  tcp->challenge_acks_in_window++;
+  UTCP_COVER(s, challenge_ack);
+  utcp_tcp_send_ctl(s, t, t->snd_nxt, t->rcv_nxt, UTCP_TCP_ACK, now);
+}
+
+void utcp_tcp_respond_rst(struct utcp_stack *s, const struct utcp_ipv4 *ip,
+                          const struct utcp_seg *seg) {
+  /* RFC 9293 3.10.7.1: if the ACK bit is off, <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>;
+   * if on, <SEQ=SEG.ACK><CTL=RST>. A RST never answers a RST. */
+  if (seg->flags & UTCP_TCP_RST) return;
+  struct utcp_seg rst = {.sport = seg->dport, .dport = seg->sport};
+  if (seg->flags & UTCP_TCP_ACK) {
+    rst.seq = seg->ack;
+    rst.flags = UTCP_TCP_RST;
+  } else {
+    rst.seq = utcp_seq(0);
+    rst.ack = utcp_seq_add(seg->seq, utcp_seg_seqlen(seg));
+    rst.flags = UTCP_TCP_RST | UTCP_TCP_ACK;
+  }
+  struct utcp_ip_out out;
+  if (utcp_ip_out_begin(s, ip->src, UTCP_IPPROTO_TCP, UTCP_TCP_HLEN, &out) < 0) return;
+  out.df = true;
+  size_t n = utcp_tcp_emit(&rst, ip->dst, ip->src, out.l4, out.l4_cap);
+  UTCP_ASSERT(n == UTCP_TCP_HLEN);
+  utcp_ip_out_commit(s, &out, n);
+  s->ctr.tcp_out_segs++;
+  s->ctr.tcp_out_rsts++;
+}
+
+/* May our FIN go out in this state (it is queued and not yet acknowledged)? */
+static bool fin_sendable(const struct utcp_tcb *t) {
+  return (t->flags & TF_FIN_QUEUED) &&
+         (t->state == UTCP_TCP_FIN_WAIT_1 || t->state == UTCP_TCP_CLOSING ||
+          t->state == UTCP_TCP_LAST_ACK);
+}
+
+void utcp_tcp_output(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now) {
+  if (t->state == UTCP_TCP_CLOSED || t->state == UTCP_TCP_LISTEN) return;
+  if (t->state == UTCP_TCP_SYN_SENT || t->state == UTCP_TCP_SYN_RECEIVED) {
+    if (utcp_seq_eq(t->snd_nxt, t->iss)) {
+      uint8_t flags = UTCP_TCP_SYN | (t->state == UTCP_TCP_SYN_RECEIVED ? UTCP_TCP_ACK : 0);
+      if (utcp_seq_lt(t->snd_nxt, t->snd_max)) s->ctr.tcp_retrans_segs++;
+      /* A SYN lost to a full transmit path is still "sent": its timer retransmits it. */
+      (void)send_segment(s, t, t->iss, flags, 0, 0, now);
+      if (t->rxt_shift == 0) {
+        t->rtt_timing = true; /* RFC 6298 2.1: the handshake gives the first RTT sample */
+        t->rtt_start_ns = now;
+      }
+      t->snd_nxt = utcp_seq_add(t->iss, 1);
+      if (utcp_seq_gt(t->snd_nxt, t->snd_max)) t->snd_max = t->snd_nxt;
+      if (t->t_rexmt == 0) utcp_tcp_rearm_rexmt(s, t, now);
+    } else if (t->flags & TF_ACKNOW) {
+      send_segment(s, t, t->snd_nxt, UTCP_TCP_ACK, 0, 0, now);
+    }
+    utcp_tcb_timers_update(s, t);
+    return;
+  }
+
+  /* RFC 5681 4.1: restart from the restart window after an idle period longer than an RTO. */
+  if (utcp_seq_eq(t->snd_max, t->snd_una) && t->last_send_ns != 0 &&
+      now - t->last_send_ns > t->rto_ns)
+    utcp_cc_idle_restart(s, t);
+
+  for (;;) {
+    uint32_t off = (uint32_t)utcp_seq_diff(t->snd_nxt, t->snd_una);
+    uint32_t avail = t->sndq.len > off ? t->sndq.len - off : 0;
+    uint32_t wnd = t->snd_wnd < t->cwnd ? t->snd_wnd : t->cwnd;
+    bool probe = (t->flags & TF_FORCE_ONE) != 0;
+    if (probe && wnd == 0) wnd = 1;
+    uint32_t usable = wnd > off ? wnd - off : 0;
+    uint32_t len = avail;
+    if (len > usable) len = usable;
+    if (len > t->smss) len = t->smss;
+    bool fin = fin_sendable(t) && off + len == t->sndq.len &&
+               (utcp_seq_lt(t->snd_nxt, t->snd_max) || !(t->flags & TF_FIN_SENT));
+    bool retransmit = utcp_seq_lt(t->snd_nxt, t->snd_max);
+    bool send = false;
+    if (len > 0) {
+      bool idle = utcp_seq_eq(t->snd_max, t->snd_una);
+      if (len == t->smss) {
+        send = true;
+      } else if (len == avail && (idle || (t->flags & TF_NODELAY))) {
+        send = true; /* RFC 1122 4.2.3.4: Nagle lets a short segment go when nothing is unacked */
+      } else if (probe || retransmit) {
+        send = true;
+      } else if (t->max_sndwnd > 0 && len >= t->max_sndwnd / 2) {
+        send = true; /* RFC 1122 4.2.3.4 sender SWS: at least half the largest window seen */
+      } else if (len == avail && fin) {
+        send = true;
+      } else {
+        UTCP_COVER(s, nagle_hold);
+      }
+    }
+    if (!send && fin && len == avail) send = true;
+    if (!send && (t->flags & (TF_ACKNOW | TF_NEED_WINUPD))) {
+      len = 0;
+      fin = false;
+      send = true;
+    }
+    if (!send) break;
+
+    uint8_t flags = UTCP_TCP_ACK;
+    if (fin) flags |= UTCP_TCP_FIN;
+    if (len > 0 && off + len == t->sndq.len) flags |= UTCP_TCP_PSH;
+    utcp_seq_t seq = t->snd_nxt;
+    if (send_segment(s, t, seq, flags, off, len, now) < 0) break;
+    if (len > 0 || fin) {
+      if (retransmit) {
+        s->ctr.tcp_retrans_segs++;
+        t->total_retrans++;
+      }
+      if (!t->ts_ok && !t->rtt_timing && !retransmit && len > 0) {
+        /* RFC 6298 3: time one segment per RTT; Karn: never a retransmitted one. */
+        t->rtt_timing = true;
+        t->rtt_seq = seq;
+        t->rtt_start_ns = now;
+      }
+      t->snd_nxt = utcp_seq_add(seq, len + (fin ? 1u : 0u));
+      if (utcp_seq_gt(t->snd_nxt, t->snd_max)) t->snd_max = t->snd_nxt;
+      if (fin) t->flags |= TF_FIN_SENT;
+      /* RFC 6298 5.1: start the timer when data goes out and it is not running. */
+      if (t->t_rexmt == 0) utcp_tcp_rearm_rexmt(s, t, now);
+      t->t_persist = 0;
+    }
+    if (probe) {
+      t->flags &= ~TF_FORCE_ONE;
+      break;
+    }
+    if (len == 0 && !fin) break;
+  }
+
+  /* RFC 9293 3.8.6.1: with data waiting, a zero window and nothing in flight, probe. */
+  uint32_t off = (uint32_t)utcp_seq_diff(t->snd_nxt, t->snd_una);
+  if (t->sndq.len > off && t->snd_wnd == 0 && t->t_rexmt == 0 && t->t_persist == 0 &&
+      utcp_seq_eq(t->snd_max, t->snd_una)) {
+    uint64_t d = t->rto_ns << t->rxt_shift;
+    if (d < s->cfg.tcp.persist_min_ns) d = s->cfg.tcp.persist_min_ns;
+    if (d > s->cfg.tcp.persist_max_ns) d = s->cfg.tcp.persist_max_ns;
+    t->t_persist = now + d;
+  }
+  utcp_tcb_timers_update(s, t);
+}

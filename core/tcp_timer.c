@@ -1,0 +1,158 @@
+/* TCP timers: retransmission (RFC 6298), persist (RFC 9293 3.8.6.1), delayed ACK
+ * (RFC 1122 4.2.3.2), keepalive (RFC 1122 4.2.3.6) and TIME-WAIT (RFC 9293 3.10.7.4). Each TCB
+ * keeps one deadline per timer and sits in the stack's timing wheel at the earliest of them. */
+#include <stddef.h>
+
+#include "cc.h"
+#include "tcp_impl.h"
+
+static uint64_t earliest(const struct utcp_tcb *t) {
+  uint64_t d[] = {t->t_rexmt, t->t_persist, t->t_delack, t->t_keep, t->t_2msl};
+  uint64_t m = 0;
+  for (size_t i = 0; i < sizeof d / sizeof d[0]; i++)
+    if (d[i] != 0 && (m == 0 || d[i] < m)) m = d[i];
+  return m;
+}
+
+void utcp_tcb_timers_update(struct utcp_stack *s, struct utcp_tcb *t) {
+  /* Keepalive runs while an application that asked for it has an idle connection. */
+  if ((t->flags & TF_KEEPALIVE) && t->t_keep == 0 &&
+      (t->state == UTCP_TCP_ESTABLISHED || t->state == UTCP_TCP_CLOSE_WAIT))
+    t->t_keep = s->now + t->keepidle_ns;
+  if (!(t->flags & TF_KEEPALIVE)) t->t_keep = 0;
+  uint64_t m = earliest(t);
+  if (m == 0) {
+    utcp_timer_stop(&s->tcp->wheel, &t->timer);
+  } else if (!utcp_timer_running(&t->timer) || t->timer.expires_ns != m) {
+    utcp_timer_start(&s->tcp->wheel, &t->timer, m);
+  }
+}
+
+void utcp_tcb_timers_stop(struct utcp_stack *s, struct utcp_tcb *t) {
+  t->t_rexmt = t->t_persist = t->t_delack = t->t_keep = t->t_2msl = 0;
+  utcp_timer_stop(&s->tcp->wheel, &t->timer);
+}
+
+void utcp_tcp_rearm_rexmt(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now) {
+  uint64_t rto = t->rto_ns << t->rxt_shift;
+  if (rto > s->cfg.tcp.rto_max_ns || (t->rxt_shift > 0 && (rto >> t->rxt_shift) != t->rto_ns))
+    rto = s->cfg.tcp.rto_max_ns;
+  t->t_rexmt = now + rto;
+}
+
+/* RFC 6298 2.2 and 2.3, with G the timer tick. */
+void utcp_tcp_rtt_sample(struct utcp_stack *s, struct utcp_tcb *t, uint64_t r) {
+  const struct utcp_tcp_config *c = &s->cfg.tcp;
+  if (!t->rtt_valid) {
+    t->srtt_ns = r;
+    t->rttvar_ns = r / 2;
+    t->rtt_valid = true;
+  } else {
+    uint64_t diff = t->srtt_ns > r ? t->srtt_ns - r : r - t->srtt_ns;
+    t->rttvar_ns = (3 * t->rttvar_ns + diff) / 4; /* beta = 1/4 */
+    t->srtt_ns = (7 * t->srtt_ns + r) / 8;        /* alpha = 1/8 */
+  }
+  uint64_t g = 1ull << UTCP_TIMER_TICK_SHIFT;
+  uint64_t k = 4 * t->rttvar_ns;
+  uint64_t rto = t->srtt_ns + (k > g ? k : g);
+  if (rto < c->rto_min_ns) rto = c->rto_min_ns; /* RFC 6298 2.4 */
+  if (rto > c->rto_max_ns) rto = c->rto_max_ns; /* RFC 6298 2.5 */
+  t->rto_ns = rto;
+  t->rxt_shift = 0; /* a fresh sample ends the backoff (RFC 6298 5.7 and Karn) */
+}
+
+static void on_rexmt(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now) {
+  const struct utcp_tcp_config *c = &s->cfg.tcp;
+  bool syn = t->state == UTCP_TCP_SYN_SENT || t->state == UTCP_TCP_SYN_RECEIVED;
+  uint32_t limit = syn ? c->syn_retries : c->data_retries;
+  if (t->rxt_shift >= limit) {
+    /* RFC 1122 4.2.3.5: past R2, close the connection and tell the application. */
+    utcp_tcb_drop(s, t, UTCP_ERR_TIMEDOUT);
+    return;
+  }
+  t->rxt_shift++;
+  UTCP_COVER(s, rto_fired);
+  if (syn) UTCP_COVER(s, syn_rexmt);
+  if (!syn) utcp_cc_newreno.on_rto(s, t);
+  /* RFC 6298 5.5 backoff (rearm doubles via rxt_shift); 5.4 retransmit the earliest segment;
+   * Karn: no RTT sample from what was sent before. */
+  t->rtt_timing = false;
+  t->flags &= ~TF_INRECOVERY;
+  t->dupacks = 0;
+  t->recover = t->snd_max; /* RFC 6582 4: no fast retransmit for what was sent before the RTO */
+  t->snd_nxt = t->snd_una;
+  utcp_tcp_rearm_rexmt(s, t, now);
+  utcp_tcp_output(s, t, now);
+}
+
+static void on_persist(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now) {
+  /* RFC 1122 4.2.2.17: keep probing a zero window as long as the peer answers. */
+  UTCP_COVER(s, persist_probe);
+  if (t->rxt_shift < 16) t->rxt_shift++;
+  t->flags |= TF_FORCE_ONE;
+  utcp_tcp_output(s, t, now);
+  t->flags &= ~TF_FORCE_ONE;
+  if (t->t_persist == 0 && t->t_rexmt == 0) {
+    uint64_t d = t->rto_ns << t->rxt_shift;
+    if (d < s->cfg.tcp.persist_min_ns) d = s->cfg.tcp.persist_min_ns;
+    if (d > s->cfg.tcp.persist_max_ns) d = s->cfg.tcp.persist_max_ns;
+    t->t_persist = now + d;
+  }
+}
+
+static void on_keepalive(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now) {
+  if (!(t->flags & TF_KEEPALIVE) ||
+      (t->state != UTCP_TCP_ESTABLISHED && t->state != UTCP_TCP_CLOSE_WAIT))
+    return;
+  if (t->keep_probes >= t->keepcnt) {
+    utcp_tcb_drop(s, t, UTCP_ERR_TIMEDOUT);
+    return;
+  }
+  /* RFC 1122 4.2.3.6: a segment with SEG.SEQ = SND.NXT - 1 that the peer must ACK. */
+  UTCP_COVER(s, keepalive_probe);
+  t->keep_probes++;
+  utcp_tcp_send_ctl(s, t, utcp_seq_add(t->snd_una, UINT32_MAX), t->rcv_nxt, UTCP_TCP_ACK, now);
+  t->t_keep = now + t->keepintvl_ns;
+}
+
+static void fire(void *arg, struct utcp_timer *timer) {
+  struct utcp_stack *s = arg;
+  struct utcp_tcb *t = (struct utcp_tcb *)((char *)timer - offsetof(struct utcp_tcb, timer));
+  uint64_t now = s->now;
+  if (t->t_2msl != 0 && t->t_2msl <= now) {
+    t->t_2msl = 0;
+    /* TIME-WAIT over (or an orphan stuck in FIN-WAIT-2): delete the TCB. */
+    utcp_tcb_set_state(s, t, UTCP_TCP_CLOSED);
+    utcp_tcb_drop(s, t, 0);
+    return;
+  }
+  if (t->t_rexmt != 0 && t->t_rexmt <= now) {
+    t->t_rexmt = 0;
+    on_rexmt(s, t, now);
+    if (!t->used || t->state == UTCP_TCP_CLOSED) return;
+  }
+  if (t->t_persist != 0 && t->t_persist <= now) {
+    t->t_persist = 0;
+    on_persist(s, t, now);
+  }
+  if (t->t_delack != 0 && t->t_delack <= now) {
+    t->t_delack = 0;
+    UTCP_COVER(s, delayed_ack);
+    t->flags |= TF_ACKNOW;
+    utcp_tcp_output(s, t, now);
+  }
+  if (t->t_keep != 0 && t->t_keep <= now) {
+    t->t_keep = 0;
+    on_keepalive(s, t, now);
+    if (!t->used || t->state == UTCP_TCP_CLOSED) return;
+  }
+  utcp_tcb_timers_update(s, t);
+}
+
+uint64_t utcp_tcp_next_deadline(const struct utcp_stack *s) {
+  return utcp_timer_next(&s->tcp->wheel);
+}
+
+void utcp_tcp_on_timer(struct utcp_stack *s, uint64_t now) {
+  utcp_timer_expire(&s->tcp->wheel, now, fire, s);
+}

@@ -1,0 +1,32 @@
+/* utcp-sim: the deterministic simulator's command line. */
+#include <stdio.h>
+#include <string.h>
+
+#include "scenario.h"
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "usage: utcp-sim <command> [options]\n"
+          "commands:\n"
+          "  ping    hosts on a switch ping each other over lossy links\n"
+          "  help    this text; `utcp-sim <command> --help` describes a command\n"
+          "Every run is a function of its options and --seed; each prints its trace hash\n"
+          "and the command line that replays it.\n\n");
+  sim_ping_usage(out);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  const char *cmd = argv[1];
+  if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+    usage(stdout);
+    return 0;
+  }
+  if (strcmp(cmd, "ping") == 0) return sim_ping_main(argc - 1, argv + 1);
+  fprintf(stderr, "utcp-sim: unknown command %s\n", cmd);
+  usage(stderr);
+  return 2;
+}

@@ -1,0 +1,14 @@
+/* Scenarios runnable from the utcp-sim command line. Each takes the arguments after its
+ * subcommand name (argv[0] is the subcommand) and returns the process exit status:
+ * 0 success, 1 the run failed its expectations, 2 usage error. */
+#ifndef UTCP_PLATFORM_SIM_SCENARIO_H
+#define UTCP_PLATFORM_SIM_SCENARIO_H
+
+#include <stdio.h>
+
+/* `utcp-sim ping`: hosts on a switch ping each other through lossy links (ping.c). */
+int sim_ping_main(int argc, char **argv);
+/* Prints the options of `utcp-sim ping`. */
+void sim_ping_usage(FILE *out);
+
+#endif
