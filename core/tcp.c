@@ -12,6 +12,7 @@
 void utcp_tcp_config_default(struct utcp_tcp_config *c) {
   memset(c, 0, sizeof *c);
   c->max_conns = 4096;
+  c->syn_backlog = 1024;
   c->chunks = 16384;
   c->reass_nodes = 8192;
   c->reass_max_ranges = 32;
@@ -40,8 +41,8 @@ void utcp_tcp_config_default(struct utcp_tcp_config *c) {
 }
 
 int utcp_tcp_config_check(const struct utcp_tcp_config *c) {
-  if (c->max_conns == 0 || c->max_conns > HANDLE_INDEX_MASK || c->chunks == 0 ||
-      c->reass_nodes == 0 || c->reass_max_ranges == 0)
+  if (c->max_conns == 0 || c->max_conns > HANDLE_INDEX_MASK || c->syn_backlog == 0 ||
+      c->chunks == 0 || c->reass_nodes == 0 || c->reass_max_ranges == 0)
     return UTCP_ERR_INVAL;
   if (c->sndbuf_bytes < 2048 || c->rcvbuf_bytes < 2048 || c->rcvbuf_bytes > (1u << 30) ||
       c->sndbuf_bytes > (1u << 30))

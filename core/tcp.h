@@ -14,6 +14,8 @@ struct utcp_stack;
 
 struct utcp_tcp_config {
   uint32_t max_conns;        /* TCBs, listeners and TIME-WAIT included */
+  uint32_t syn_backlog;      /* SYN-RECEIVED connections per listener (the accept queue is
+                                bounded by listen's backlog) */
   uint32_t chunks;           /* 2 KiB buffer chunks shared by every connection */
   uint32_t reass_nodes;      /* out-of-order ranges shared by every connection */
   uint32_t reass_max_ranges; /* per connection */
@@ -94,8 +96,8 @@ struct utcp_tcp_info {
   uint16_t lport, rport;
 };
 
-/* Opens a listener on lport (our address). backlog bounds the accept queue, and the SYN queue
- * likewise. Errors: INVAL (port 0, backlog 0), ADDRINUSE, NOMEM. */
+/* Opens a listener on lport (our address). backlog bounds the accept queue; the SYN queue is
+ * bounded by cfg.tcp.syn_backlog. Errors: INVAL (port 0, backlog 0), ADDRINUSE, NOMEM. */
 int utcp_tcp_listen(struct utcp_stack *s, uint16_t lport, uint32_t backlog, utcp_conn_t *out);
 /* Takes an established connection off a listener's accept queue. Errors: BADF, INVAL (not a
  * listener), AGAIN (queue empty). */

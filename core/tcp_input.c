@@ -65,7 +65,7 @@ static void listen_input(struct utcp_stack *s, struct utcp_tcb *l, const struct 
   }
   /* Third, check for a SYN. Anything else is dropped ("Fourth, other data or control"). */
   if (!(seg->flags & UTCP_TCP_SYN)) return;
-  if (l->synq_len >= l->backlog || l->acceptq_len >= l->backlog) {
+  if (l->synq_len >= s->cfg.tcp.syn_backlog || l->acceptq_len >= l->backlog) {
     s->ctr.tcp_attempt_fails++;
     utcp_count_drop(s, UTCP_DROP_TCP_LISTEN_OVERFLOW);
     return;

@@ -24,6 +24,10 @@ struct sim {
   size_t heap_len, heap_cap;
 
   struct objvec links, nodes, switches;
+
+  sim_observer_fn observer;
+  void *observer_ctx;
+  bool stopped;
 };
 
 #define FNV_OFFSET 0xcbf29ce484222325ull
@@ -183,8 +187,22 @@ bool sim_step(struct sim *sim, uint64_t until_ns) {
   return true;
 }
 
+void sim_set_observer(struct sim *sim, sim_observer_fn fn, void *ctx) {
+  sim->observer = fn;
+  sim->observer_ctx = ctx;
+}
+
+void sim_observe(struct sim *sim, struct sim_node *node, int dir, const uint8_t *frame,
+                 size_t len) {
+  if (sim->observer) sim->observer(sim->observer_ctx, node, dir, frame, len, sim->now_ns);
+}
+
+void sim_stop(struct sim *sim) { sim->stopped = true; }
+bool sim_stopped(const struct sim *sim) { return sim->stopped; }
+
 int sim_run_until(struct sim *sim, uint64_t until_ns) {
   for (;;) {
+    if (sim->stopped) return -1;
     if (sim->event_limit && sim->events_run >= sim->event_limit && sim->heap_len &&
         sim->heap[0].at_ns <= until_ns)
       return -1;

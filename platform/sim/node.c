@@ -22,6 +22,7 @@ struct sim_node {
 static void node_deliver(struct sim_port *port, const uint8_t *frame, size_t len,
                          uint64_t now) {
   struct sim_node *node = port->owner;
+  sim_observe(node->sim, node, SIM_RX, frame, len);
   if (node->ops.on_frame) node->ops.on_frame(node, frame, len, now);
   sim_node_update(node);
 }
@@ -63,6 +64,7 @@ uint32_t sim_node_id(const struct sim_node *node) { return node->id; }
 uint64_t sim_node_tx_unattached(const struct sim_node *node) { return node->tx_unattached; }
 
 void sim_node_send(struct sim_node *node, const uint8_t *frame, size_t len) {
+  sim_observe(node->sim, node, SIM_TX, frame, len);
   if (!sim_port_send(&node->port, frame, len)) node->tx_unattached++;
 }
 

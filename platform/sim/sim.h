@@ -80,6 +80,20 @@ int sim_run_until(struct sim *sim, uint64_t until_ns);
 /* Makes sim_run_until stop with -1 after `max` events in total (a livelock guard); 0: none. */
 void sim_set_event_limit(struct sim *sim, uint64_t max);
 
+/* Sees every frame a node sends (dir SIM_TX, before any link fault) and every frame
+ * delivered to a node (dir SIM_RX): the hook the end-to-end checkers use. */
+enum { SIM_TX = 0, SIM_RX = 1 };
+typedef void (*sim_observer_fn)(void *ctx, struct sim_node *node, int dir, const uint8_t *frame,
+                                size_t len, uint64_t now);
+/* Installs the one observer (NULL removes it). */
+void sim_set_observer(struct sim *sim, sim_observer_fn fn, void *ctx);
+/* Called by nodes for each frame sent or delivered. */
+void sim_observe(struct sim *sim, struct sim_node *node, int dir, const uint8_t *frame,
+                 size_t len);
+/* Makes sim_run_until return -1 from now on (a checker found a violation). */
+void sim_stop(struct sim *sim);
+bool sim_stopped(const struct sim *sim);
+
 /* Trace tags mixed into the trace hash. */
 enum sim_trace_tag {
   SIM_TRACE_SEND = 'S',    /* a frame handed to a link */

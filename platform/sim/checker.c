@@ -1,0 +1,312 @@
+/* Wire-level TCP invariant checker; see checker.h for the rules. */
+#include "checker.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/wire.h"
+
+#define HISTORY 8
+#define MAX_FLOWS_HINT 1024
+
+struct endpoint {
+  uint32_t ip;
+  uint16_t port;
+  bool syn_seen;
+  utcp_seq_t iss;
+  struct utcp_tcp_opts syn_opt; /* options of its SYN */
+  utcp_seq_t snd_max;           /* highest sequence it sent + 1 */
+  bool edge_known;
+  utcp_seq_t edge; /* highest right edge (ACK + scaled window) it advertised */
+  bool peer_edge_known;
+  utcp_seq_t peer_edge; /* highest right edge it has received from its peer */
+};
+
+struct flow {
+  struct endpoint ep[2]; /* ep[0] has the lower (ip, port) */
+  bool used;
+};
+
+struct frame_rec {
+  uint64_t t;
+  char node[24];
+  int dir;
+  char text[160];
+};
+
+struct sim_checker {
+  struct sim *sim;
+  char *replay;
+  struct flow *flows;
+  size_t n_flows, cap;
+  uint64_t violations, segments;
+  struct frame_rec hist[HISTORY];
+  size_t hist_n;
+};
+
+static bool ep_less(uint32_t ip1, uint16_t p1, uint32_t ip2, uint16_t p2) {
+  return ip1 < ip2 || (ip1 == ip2 && p1 < p2);
+}
+
+static uint64_t flow_key_hash(uint32_t a, uint16_t ap, uint32_t b, uint16_t bp) {
+  uint64_t h = ((uint64_t)a << 32 | b) * 0x9e3779b97f4a7c15ull;
+  return h ^ (((uint64_t)ap << 16 | bp) * 0xbf58476d1ce4e5b9ull);
+}
+
+static void grow(struct sim_checker *c);
+
+/* The flow of (src -> dst), created on first sight; *self is the index of the sender. */
+static struct flow *flow_of(struct sim_checker *c, uint32_t src, uint16_t sport, uint32_t dst,
+                            uint16_t dport, int *self) {
+  if (c->n_flows * 2 >= c->cap) grow(c);
+  bool swap = !ep_less(src, sport, dst, dport);
+  uint32_t a = swap ? dst : src, b = swap ? src : dst;
+  uint16_t ap = swap ? dport : sport, bp = swap ? sport : dport;
+  size_t i = flow_key_hash(a, ap, b, bp) & (c->cap - 1);
+  for (;; i = (i + 1) & (c->cap - 1)) {
+    struct flow *f = &c->flows[i];
+    if (!f->used) {
+      memset(f, 0, sizeof *f);
+      f->used = true;
+      f->ep[0].ip = a;
+      f->ep[0].port = ap;
+      f->ep[1].ip = b;
+      f->ep[1].port = bp;
+      c->n_flows++;
+      *self = swap ? 1 : 0;
+      return f;
+    }
+    if (f->ep[0].ip == a && f->ep[0].port == ap && f->ep[1].ip == b && f->ep[1].port == bp) {
+      *self = swap ? 1 : 0;
+      return f;
+    }
+  }
+}
+
+static void grow(struct sim_checker *c) {
+  size_t old_cap = c->cap;
+  struct flow *old = c->flows;
+  c->cap = old_cap ? old_cap * 2 : MAX_FLOWS_HINT;
+  c->flows = sim_xcalloc(c->cap, sizeof *c->flows);
+  c->n_flows = 0;
+  for (size_t i = 0; i < old_cap; i++) {
+    if (!old[i].used) continue;
+    int self;
+    struct flow *f = flow_of(c, old[i].ep[0].ip, old[i].ep[0].port, old[i].ep[1].ip,
+                             old[i].ep[1].port, &self);
+    *f = old[i];
+  }
+  free(old);
+}
+
+static void describe(const struct utcp_seg *seg, uint32_t src, uint32_t dst, char *out,
+                     size_t cap) {
+  char a[16], b[16], flags[8];
+  int k = 0;
+  static const char names[] = "FSRPA";
+  static const uint8_t bits[] = {UTCP_TCP_FIN, UTCP_TCP_SYN, UTCP_TCP_RST, UTCP_TCP_PSH,
+                                 UTCP_TCP_ACK};
+  for (int i = 0; i < 5; i++)
+    if (seg->flags & bits[i]) flags[k++] = names[i];
+  flags[k] = 0;
+  snprintf(out, cap, "%s:%u > %s:%u [%s] seq %" PRIu32 " ack %" PRIu32 " win %u len %zu%s%s",
+           utcp_ipv4_fmt(src, a), seg->sport, utcp_ipv4_fmt(dst, b), seg->dport, flags,
+           seg->seq.v, seg->ack.v, seg->wnd, seg->len,
+           (seg->opt.present & UTCP_OPT_TS) ? " TS" : "",
+           (seg->opt.present & UTCP_OPT_SACK) ? " SACK" : "");
+}
+
+static void remember(struct sim_checker *c, struct sim_node *node, int dir, uint64_t now,
+                     const char *text) {
+  struct frame_rec *r = &c->hist[c->hist_n++ % HISTORY];
+  r->t = now;
+  r->dir = dir;
+  snprintf(r->node, sizeof r->node, "%s", sim_node_name(node));
+  snprintf(r->text, sizeof r->text, "%s", text);
+}
+
+static void violation(struct sim_checker *c, uint64_t now, const char *what) {
+  c->violations++;
+  if (c->violations > 1) return; /* the first one tells the story */
+  fprintf(stderr, "CHECKER VIOLATION at %.6f s (seed %" PRIu64 "): %s\n", (double)now / 1e9,
+          sim_seed(c->sim), what);
+  fprintf(stderr, "last frames:\n");
+  size_t n = c->hist_n < HISTORY ? c->hist_n : HISTORY;
+  for (size_t i = c->hist_n - n; i < c->hist_n; i++) {
+    const struct frame_rec *r = &c->hist[i % HISTORY];
+    fprintf(stderr, "  %.6f %-6s %s %s\n", (double)r->t / 1e9, r->node,
+            r->dir == SIM_TX ? "sent" : "recv", r->text);
+  }
+  if (c->replay) fprintf(stderr, "replay: %s\n", c->replay);
+  sim_stop(c->sim);
+}
+
+static uint32_t scaled_window(const struct flow *f, int self, const struct utcp_seg *seg) {
+  if (seg->flags & UTCP_TCP_SYN) return seg->wnd; /* RFC 7323 2.2: never scaled */
+  const struct endpoint *me = &f->ep[self], *peer = &f->ep[1 - self];
+  bool ws = me->syn_seen && peer->syn_seen && (me->syn_opt.present & UTCP_OPT_WSCALE) &&
+            (peer->syn_opt.present & UTCP_OPT_WSCALE);
+  uint8_t shift = ws ? (me->syn_opt.wscale > 14 ? 14 : me->syn_opt.wscale) : 0;
+  return (uint32_t)seg->wnd << shift;
+}
+
+static void check_tx(struct sim_checker *c, struct flow *f, int self, const struct utcp_seg *seg,
+                     uint64_t now, const char *text) {
+  struct endpoint *me = &f->ep[self], *peer = &f->ep[1 - self];
+  char msg[320];
+  bool syn = seg->flags & UTCP_TCP_SYN, rst = seg->flags & UTCP_TCP_RST;
+  uint8_t syn_only = UTCP_OPT_MSS | UTCP_OPT_WSCALE | UTCP_OPT_SACK_PERM;
+  if (!syn && (seg->opt.present & syn_only)) {
+    snprintf(msg, sizeof msg, "SYN-only option on a non-SYN segment: %s", text);
+    violation(c, now, msg);
+  }
+  if (syn) {
+    if (!(seg->flags & UTCP_TCP_ACK) && me->syn_seen && !utcp_seq_eq(me->iss, seg->seq)) {
+      /* A SYN with a new ISN on a known 4-tuple: a new incarnation, forget the old one. */
+      for (int i = 0; i < 2; i++) {
+        uint32_t ip = f->ep[i].ip;
+        uint16_t port = f->ep[i].port;
+        memset(&f->ep[i], 0, sizeof f->ep[i]);
+        f->ep[i].ip = ip;
+        f->ep[i].port = port;
+      }
+    }
+    if ((seg->flags & UTCP_TCP_ACK) && peer->syn_seen) {
+      uint8_t offered = peer->syn_opt.present;
+      uint8_t extra = seg->opt.present & (UTCP_OPT_WSCALE | UTCP_OPT_TS | UTCP_OPT_SACK_PERM) &
+                      (uint8_t)~offered;
+      if (extra) {
+        snprintf(msg, sizeof msg, "SYN-ACK carries options the SYN did not offer (0x%x): %s",
+                 extra, text);
+        violation(c, now, msg);
+      }
+    }
+    me->syn_seen = true;
+    me->iss = seg->seq;
+    me->edge_known = me->peer_edge_known = false;
+    me->syn_opt = seg->opt;
+    me->snd_max = utcp_seq_add(seg->seq, utcp_seg_seqlen(seg));
+    return;
+  }
+  bool agreed = me->syn_seen && peer->syn_seen;
+  bool ts_ok = agreed && (me->syn_opt.present & UTCP_OPT_TS) && (peer->syn_opt.present & UTCP_OPT_TS);
+  bool sack_ok = agreed && (me->syn_opt.present & UTCP_OPT_SACK_PERM) &&
+                 (peer->syn_opt.present & UTCP_OPT_SACK_PERM);
+  if (agreed && !rst && ts_ok != !!(seg->opt.present & UTCP_OPT_TS)) {
+    snprintf(msg, sizeof msg, "timestamps %s but the segment %s one: %s",
+             ts_ok ? "agreed" : "not agreed", ts_ok ? "lacks" : "carries", text);
+    violation(c, now, msg);
+  }
+  if (agreed && !sack_ok && (seg->opt.present & UTCP_OPT_SACK)) {
+    snprintf(msg, sizeof msg, "SACK blocks without SACK-permitted on both SYNs: %s", text);
+    violation(c, now, msg);
+  }
+  if (agreed) {
+    uint32_t mss = (peer->syn_opt.present & UTCP_OPT_MSS) ? peer->syn_opt.mss : 536;
+    if (ts_ok) mss -= 12;
+    if (seg->len > mss) {
+      snprintf(msg, sizeof msg, "payload %zu above the effective MSS %u: %s", seg->len, mss, text);
+      violation(c, now, msg);
+    }
+  }
+  if (rst) return;
+  /* Inside the window the peer advertised, bar a one-byte probe (and the FIN). */
+  utcp_seq_t end = utcp_seq_add(seg->seq, (uint32_t)seg->len);
+  if (seg->len > 0 && me->peer_edge_known &&
+      utcp_seq_gt(end, utcp_seq_add(me->peer_edge, 1))) {
+    snprintf(msg, sizeof msg, "data beyond the advertised window (edge %" PRIu32 "): %s",
+             me->peer_edge.v, text);
+    violation(c, now, msg);
+  }
+  /* An ACK only for what the peer sent. */
+  if ((seg->flags & UTCP_TCP_ACK) && peer->syn_seen && utcp_seq_gt(seg->ack, peer->snd_max)) {
+    snprintf(msg, sizeof msg, "ACK %" PRIu32 " beyond what the peer sent (%" PRIu32 "): %s",
+             seg->ack.v, peer->snd_max.v, text);
+    violation(c, now, msg);
+  }
+  /* The right edge never moves left. */
+  if ((seg->flags & UTCP_TCP_ACK) && agreed) {
+    utcp_seq_t edge = utcp_seq_add(seg->ack, scaled_window(f, self, seg));
+    if (me->edge_known && utcp_seq_lt(edge, me->edge)) {
+      snprintf(msg, sizeof msg, "right edge moved left from %" PRIu32 " to %" PRIu32 ": %s",
+               me->edge.v, edge.v, text);
+      violation(c, now, msg);
+    }
+    if (!me->edge_known || utcp_seq_gt(edge, me->edge)) me->edge = edge;
+    me->edge_known = true;
+  }
+  utcp_seq_t sent_end = utcp_seq_add(seg->seq, utcp_seg_seqlen(seg));
+  if (utcp_seq_gt(sent_end, me->snd_max)) me->snd_max = sent_end;
+}
+
+static void check_rx(struct flow *f, int self, const struct utcp_seg *seg) {
+  /* self received seg from its peer: learn the edge the peer advertised to it. */
+  struct endpoint *me = &f->ep[self];
+  if (!(seg->flags & UTCP_TCP_ACK) || (seg->flags & UTCP_TCP_RST)) return;
+  utcp_seq_t edge = utcp_seq_add(seg->ack, scaled_window(f, 1 - self, seg));
+  if (!me->peer_edge_known || utcp_seq_gt(edge, me->peer_edge)) me->peer_edge = edge;
+  me->peer_edge_known = true;
+}
+
+static void observe(void *ctx, struct sim_node *node, int dir, const uint8_t *frame, size_t len,
+                    uint64_t now) {
+  struct sim_checker *c = ctx;
+  struct utcp_eth eth;
+  struct utcp_ipv4 ip;
+  struct utcp_seg seg;
+  if (utcp_eth_parse(frame, len, &eth) != UTCP_DROP_NONE || eth.type != UTCP_ETHERTYPE_IPV4)
+    return;
+  enum utcp_drop why = utcp_ipv4_parse(eth.payload, eth.payload_len, &ip);
+  if (dir == SIM_TX && why != UTCP_DROP_NONE) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "node %s sent a bad IPv4 packet (%s)", sim_node_name(node),
+             utcp_drop_name(why));
+    violation(c, now, msg);
+    return;
+  }
+  if (why != UTCP_DROP_NONE || ip.proto != UTCP_IPPROTO_TCP) return;
+  /* Received frames may have been corrupted on the link: those are the stack's to drop. */
+  why = utcp_tcp_parse(ip.payload, ip.payload_len, ip.src, ip.dst, true, &seg);
+  if (why != UTCP_DROP_NONE) {
+    if (dir == SIM_TX) {
+      char msg[128];
+      snprintf(msg, sizeof msg, "node %s sent a bad TCP segment (%s)", sim_node_name(node),
+               utcp_drop_name(why));
+      violation(c, now, msg);
+    }
+    return;
+  }
+  char text[160];
+  describe(&seg, ip.src, ip.dst, text, sizeof text);
+  remember(c, node, dir, now, text);
+  int self;
+  struct flow *f = flow_of(c, ip.src, seg.sport, ip.dst, seg.dport, &self);
+  if (dir == SIM_TX) {
+    c->segments++;
+    check_tx(c, f, self, &seg, now, text);
+  } else {
+    check_rx(f, 1 - self, &seg); /* the receiver is the other endpoint */
+  }
+}
+
+struct sim_checker *sim_checker_new(struct sim *sim, const char *replay) {
+  struct sim_checker *c = sim_xcalloc(1, sizeof *c);
+  c->sim = sim;
+  c->replay = replay ? sim_xstrdup(replay) : NULL;
+  grow(c);
+  sim_set_observer(sim, observe, c);
+  return c;
+}
+
+void sim_checker_free(struct sim_checker *c) {
+  if (!c) return;
+  sim_set_observer(c->sim, NULL, NULL);
+  free(c->flows);
+  free(c->replay);
+  free(c);
+}
+
+uint64_t sim_checker_violations(const struct sim_checker *c) { return c->violations; }
+uint64_t sim_checker_segments(const struct sim_checker *c) { return c->segments; }
