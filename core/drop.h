@@ -49,6 +49,7 @@
   X(TCP_RST_CHALLENGED, tcp_rst_challenged, "in-window RST not at RCV.NXT (RFC 5961 3.2)")     \
   X(TCP_SYN_CHALLENGED, tcp_syn_challenged, "SYN in a synchronised state (RFC 5961 4.2)")      \
   X(TCP_DATA_AFTER_FIN, tcp_data_after_fin, "data after the peer's FIN")                       \
+  X(TCP_DATA_AFTER_CLOSE, tcp_data_after_close, "data after the application closed (answered with RST)") \
   X(TCP_NO_BUFFER, tcp_no_buffer, "no buffer chunk for received data")                    \
   X(TCP_REASS_FULL, tcp_reass_full, "out-of-order data over the reassembly limits")        \
   X(TX_NO_BUFFER, tx_no_buffer, "transmit sink had no buffer")                            \

@@ -776,7 +776,8 @@ int utcp_tcp_info(const struct utcp_stack *s, utcp_conn_t c, struct utcp_tcp_inf
 
 int utcp_tcp_readable(const struct utcp_stack *s, utcp_conn_t c) {
   const struct utcp_tcb *t = tcb_of(s, c);
-  return t == NULL ? UTCP_ERR_BADF : (int)t->rcvq.len;
+  if (t == NULL) return UTCP_ERR_BADF;
+  return t->state == UTCP_TCP_LISTEN ? (int)t->acceptq_len : (int)t->rcvq.len;
 }
 
 int utcp_tcp_writable(const struct utcp_stack *s, utcp_conn_t c) {

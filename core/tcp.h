@@ -135,7 +135,8 @@ int utcp_tcp_setopt(struct utcp_stack *s, utcp_conn_t c, int opt, int value);
 int utcp_tcp_getopt(struct utcp_stack *s, utcp_conn_t c, int opt, int *value);
 int utcp_tcp_info(const struct utcp_stack *s, utcp_conn_t c, struct utcp_tcp_info *info);
 
-/* Bytes readable now (FIONREAD), bytes of send-buffer space, connection state. */
+/* Bytes readable now (FIONREAD; for a listener: connections waiting in its accept queue),
+ * bytes of send-buffer space, connection state. */
 int utcp_tcp_readable(const struct utcp_stack *s, utcp_conn_t c);
 int utcp_tcp_writable(const struct utcp_stack *s, utcp_conn_t c);
 int utcp_tcp_state(const struct utcp_stack *s, utcp_conn_t c);

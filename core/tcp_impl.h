@@ -162,6 +162,8 @@ void utcp_tcp_send_ctl(struct utcp_stack *s, struct utcp_tcb *t, utcp_seq_t seq,
 /* A RST in answer to a segment that has no connection (RFC 9293 3.10.7.1). */
 void utcp_tcp_respond_rst(struct utcp_stack *s, const struct utcp_ipv4 *ip,
                           const struct utcp_seg *seg);
+/* A bare ACK now, with a sequence number the peer accepts even while we retransmit. */
+void utcp_tcp_send_ack(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now);
 /* A challenge ACK (RFC 5961), subject to the stack-wide rate limit. */
 void utcp_tcp_challenge_ack(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now);
 

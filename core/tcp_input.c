@@ -36,13 +36,22 @@ static void apply_syn_options(struct utcp_stack *s, struct utcp_tcb *t, const st
   uint32_t mtu_mss = (uint32_t)s->cfg.mtu - UTCP_IPV4_HLEN - UTCP_TCP_HLEN;
   if (mss > mtu_mss) mss = mtu_mss;
   if (t->user_mss != 0 && mss > t->user_mss) mss = t->user_mss;
-  if (t->ts_ok) mss -= 12;
+  if (t->ts_ok) mss = mss > 12 ? mss - 12 : 0; /* a peer MSS below 12 must not wrap */
   if (mss < 64) mss = 64; /* a peer announcing a tiny MSS still gets some payload per segment */
   t->smss = (uint16_t)mss;
 }
 
 static void text_and_fin(struct utcp_stack *s, struct utcp_tcb *t, const struct utcp_seg *seg,
                          uint64_t now);
+
+/* RFC 6298 5.7: "If the timer expires awaiting the ACK of a SYN segment and the TCP
+ * implementation is using an RTO less than 3 seconds, the RTO MUST be re-initialized to 3
+ * seconds when data transmission begins". Called before rxt_shift is cleared. */
+static void syn_rexmt_rto_floor(const struct utcp_stack *s, struct utcp_tcb *t) {
+  uint64_t floor_ns = 3000ull * MS;
+  if (floor_ns > s->cfg.tcp.rto_max_ns) floor_ns = s->cfg.tcp.rto_max_ns;
+  if (t->rxt_shift > 0 && t->rto_ns < floor_ns) t->rto_ns = floor_ns;
+}
 
 static void established(struct utcp_stack *s, struct utcp_tcb *t) {
   utcp_cc_newreno.init(s, t);
@@ -157,6 +166,7 @@ static void syn_sent_input(struct utcp_stack *s, struct utcp_tcb *t, const struc
     t->snd_wl1 = seg->seq;
     t->snd_wl2 = seg->ack;
     t->t_rexmt = 0;
+    syn_rexmt_rto_floor(s, t);
     t->rxt_shift = 0;
     t->snd_nxt = t->snd_max;
     established(s, t);
@@ -253,6 +263,10 @@ static bool process_ack(struct utcp_stack *s, struct utcp_tcb *t, const struct u
     uint32_t data_acked = acked > t->sndq.len ? t->sndq.len : acked;
     utcp_bufq_consume(&s->tcp->chunks, &t->sndq, data_acked);
     t->bytes_acked += data_acked;
+    /* SND.WND is relative to SND.WL2, not SND.UNA: when SND.UNA moves and this segment does
+     * not update the window (SEG.SEQ < SND.WL1, a late retransmission), the right edge must
+     * stay where the peer put it (RFC 9293 3.8.6; FreeBSD: snd_wnd -= acked). */
+    t->snd_wnd = acked < t->snd_wnd ? t->snd_wnd - acked : 0;
 
     if (t->flags & TF_INRECOVERY) {
       if (utcp_seq_ge(seg->ack, t->recover)) {
@@ -293,9 +307,10 @@ static bool process_ack(struct utcp_stack *s, struct utcp_tcb *t, const struct u
     if (t->sndq.len < t->sndbuf) utcp_tcb_event(s, t, UTCP_EV_WRITABLE);
   } else if (utcp_seq_eq(seg->ack, t->snd_una) && seg->len == 0 &&
              !(seg->flags & (UTCP_TCP_SYN | UTCP_TCP_FIN)) &&
-             utcp_seq_gt(t->snd_max, t->snd_una) && seg_wnd == t->snd_wnd) {
+             utcp_seq_gt(t->snd_max, t->snd_una) && seg_wnd == t->snd_wnd && seg_wnd > 0) {
     /* RFC 5681 2 "duplicate acknowledgment": no data, no SYN/FIN, ACK = SND.UNA, same window,
-     * data outstanding. */
+     * data outstanding. Answers to zero-window probes are not (the window, not a loss, holds
+     * the data back; BSD likewise counts none while the retransmission timer is off). */
     t->dupacks++;
     if (t->flags & TF_INRECOVERY) {
       utcp_cc_newreno.on_dupack_in_recovery(s, t);
@@ -321,12 +336,18 @@ static bool process_ack(struct utcp_stack *s, struct utcp_tcb *t, const struct u
   }
 
   /* Window update (RFC 9293 3.10.7.4): if SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and
-   * SND.WL2 =< SEG.ACK), set SND.WND <- SEG.WND, SND.WL1 <- SEG.SEQ, SND.WL2 <- SEG.ACK. */
+   * SND.WL2 =< SEG.ACK), set SND.WND <- SEG.WND, SND.WL1 <- SEG.SEQ, SND.WL2 <- SEG.ACK.
+   * Also when SND.WL2 < SEG.ACK (as Linux): the peer's ACKs never go back, so a segment that
+   * acknowledges more was sent later, and its window is the current one even if its sequence
+   * number is old (a retransmission). Ignoring it would leave SND.WND measured from an older
+   * ACK while SND.UNA + SND.WND moves right: data beyond the peer's advertised edge. SND.WL1
+   * never moves left, so a stale segment cannot pass the test later. */
   if (utcp_seq_lt(t->snd_wl1, seg->seq) ||
-      (utcp_seq_eq(t->snd_wl1, seg->seq) && utcp_seq_le(t->snd_wl2, seg->ack))) {
+      (utcp_seq_eq(t->snd_wl1, seg->seq) && utcp_seq_le(t->snd_wl2, seg->ack)) ||
+      utcp_seq_lt(t->snd_wl2, seg->ack)) {
     bool opened = seg_wnd > t->snd_wnd;
     t->snd_wnd = seg_wnd;
-    t->snd_wl1 = seg->seq;
+    if (utcp_seq_gt(seg->seq, t->snd_wl1)) t->snd_wl1 = seg->seq;
     t->snd_wl2 = seg->ack;
     if (seg_wnd > t->max_sndwnd) t->max_sndwnd = seg_wnd;
     if (opened && seg_wnd > 0) t->t_persist = 0;
@@ -348,6 +369,10 @@ static bool process_ack(struct utcp_stack *s, struct utcp_tcb *t, const struct u
       if (fin_acked) {
         enter_time_wait(s, t, now);
       } else {
+        /* RFC 9293: "otherwise ignore the segment", but its ACK was processed as in
+         * ESTABLISHED: data queued before our FIN, and the FIN, may go out now. Nothing else
+         * would send them (no timer runs once all that was sent is acknowledged). */
+        utcp_tcp_output(s, t, now);
         return false;
       }
       break;
@@ -538,9 +563,16 @@ static void sync_input(struct utcp_stack *s, struct utcp_tcb *t, const struct ut
         UTCP_COVER(s, timewait_reack);
         t->t_2msl = now + 2 * s->cfg.tcp.msl_ns;
       }
-      if (seg->len == 1 && t->snd_wnd == 0) UTCP_COVER(s, zero_window_probe_answered);
-      t->flags |= TF_ACKNOW;
-      utcp_tcp_output(s, t, now);
+      /* A probe of our closed window (RFC 9293 3.8.6.1): our RCV.WND, not the peer's. */
+      if (seg->len == 1 && rcv_wnd == 0) UTCP_COVER(s, zero_window_probe_answered);
+      if (t->state == UTCP_TCP_SYN_RECEIVED) {
+        t->flags |= TF_ACKNOW;
+        utcp_tcp_output(s, t, now);
+      } else {
+        /* A bare ACK, not a retransmission carrying it: when both sides retransmit data the
+         * other already holds, each would drop the other's segments (and their ACKs) here. */
+        utcp_tcp_send_ack(s, t, now);
+      }
     }
     return;
   }
@@ -615,6 +647,7 @@ static void sync_input(struct utcp_stack *s, struct utcp_tcb *t, const struct ut
     if (t->rtt_timing && t->rxt_shift == 0) utcp_tcp_rtt_sample(s, t, now - t->rtt_start_ns);
     t->rtt_timing = false;
     t->t_rexmt = 0;
+    syn_rexmt_rto_floor(s, t);
     t->rxt_shift = 0;
     if (utcp_seq_lt(t->snd_nxt, t->snd_una)) t->snd_nxt = t->snd_una;
     established(s, t);
@@ -632,6 +665,18 @@ static void sync_input(struct utcp_stack *s, struct utcp_tcb *t, const struct ut
       return;
     }
     if (!process_ack(s, t, seg, now)) return;
+  }
+
+  /* RFC 1122 4.2.2.13: new data arriving after the application called CLOSE SHOULD be
+   * answered with a RST, and the connection dropped (Linux does the same). */
+  if ((t->flags & TF_ORPHAN) && seg->len > 0 &&
+      utcp_seq_gt(utcp_seq_add(seg->seq, (uint32_t)seg->len), t->rcv_nxt) &&
+      (t->state == UTCP_TCP_FIN_WAIT_1 || t->state == UTCP_TCP_FIN_WAIT_2)) {
+    utcp_count_drop(s, UTCP_DROP_TCP_DATA_AFTER_CLOSE);
+    utcp_tcp_send_ctl(s, t, t->snd_max, t->rcv_nxt, UTCP_TCP_RST | UTCP_TCP_ACK, now);
+    s->ctr.tcp_estab_resets++;
+    utcp_tcb_drop(s, t, 0);
+    return;
   }
 
   text_and_fin(s, t, seg, now);

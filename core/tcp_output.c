@@ -34,6 +34,25 @@ static uint32_t window_to_advertise(struct utcp_stack *s, struct utcp_tcb *t) {
   return rounded;
 }
 
+/* SACK blocks an ACK can carry next to the timestamp option (RFC 2018 3: 40 option bytes). */
+static size_t sack_blocks_max(const struct utcp_tcb *t) {
+  return t->ts_ok ? 3 : UTCP_TCP_MAX_SACK;
+}
+
+/* Option bytes of n SACK blocks, with the two NOPs that align them. */
+static uint32_t sack_opt_bytes(size_t n) { return n == 0 ? 0 : 4 + 8 * (uint32_t)n; }
+
+/* The data a segment can carry now: the effective send MSS less the SACK option an ACK owes
+ * while out-of-order data is queued (RFC 9293 3.7.1: the MSS covers data and options). */
+static uint32_t mss_now(const struct utcp_stack *s, const struct utcp_tcb *t) {
+  (void)s;
+  if (!t->sack_ok || t->reass.n_ranges == 0) return t->smss;
+  size_t n = sack_blocks_max(t);
+  if (t->reass.n_ranges < n) n = t->reass.n_ranges;
+  uint32_t opt = sack_opt_bytes(n);
+  return t->smss > opt + 64 ? t->smss - opt : t->smss;
+}
+
 /* Builds and sends one segment: data from the send queue at byte offset data_off. */
 static int send_segment(struct utcp_stack *s, struct utcp_tcb *t, utcp_seq_t seq, uint8_t flags,
                         uint32_t data_off, uint32_t len, uint64_t now) {
@@ -64,7 +83,11 @@ static int send_segment(struct utcp_stack *s, struct utcp_tcb *t, utcp_seq_t seq
   }
   if ((flags & UTCP_TCP_ACK) && !syn && t->sack_ok && t->reass.n_ranges > 0) {
     utcp_seq_t left[UTCP_TCP_MAX_SACK], right[UTCP_TCP_MAX_SACK];
-    size_t n = utcp_reass_sack_blocks(&s->tcp->reass, &t->reass, left, right, UTCP_TCP_MAX_SACK);
+    /* RFC 6691 / RFC 9293 3.7.1: options count against the MSS, so data and SACK blocks
+     * together stay within it (utcp_tcp_output shortens data while blocks are owed). */
+    size_t max = sack_blocks_max(t);
+    while (max > 0 && len + sack_opt_bytes(max) > t->smss) max--;
+    size_t n = utcp_reass_sack_blocks(&s->tcp->reass, &t->reass, left, right, max);
     for (size_t i = 0; i < n; i++) seg.opt.sack[i] = (struct utcp_sack_block){left[i], right[i]};
     seg.opt.sack_count = (uint8_t)n;
     if (n > 0) seg.opt.present |= UTCP_OPT_SACK;
@@ -103,6 +126,14 @@ static int send_segment(struct utcp_stack *s, struct utcp_tcb *t, utcp_seq_t seq
   return 0;
 }
 
+/* The sequence number of a bare ACK: the next new byte (SND.MAX), not SND.NXT as rewound for a
+ * retransmission, which the peer may already have and would find unacceptable, dropping the
+ * ACK with it (RFC 9293 3.10.7.4 <SEQ=SND.NXT>, SND.NXT meant as the next new byte; FreeBSD
+ * tcp_output does the same). While probing a zero window, SND.NXT. */
+static utcp_seq_t bare_ack_seq(const struct utcp_tcb *t) {
+  return t->t_persist != 0 ? t->snd_nxt : t->snd_max;
+}
+
 void utcp_tcp_send_ctl(struct utcp_stack *s, struct utcp_tcb *t, utcp_seq_t seq, utcp_seq_t ack,
                        uint8_t flags, uint64_t now) {
   utcp_seq_t saved = t->rcv_nxt;
@@ -125,7 +156,11 @@ void utcp_tcp_challenge_ack(struct utcp_stack *s, struct utcp_tcb *t, uint64_t n
   }
   tcp->challenge_acks_in_window++;
   UTCP_COVER(s, challenge_ack);
-  utcp_tcp_send_ctl(s, t, t->snd_nxt, t->rcv_nxt, UTCP_TCP_ACK, now);
+  utcp_tcp_send_ctl(s, t, bare_ack_seq(t), t->rcv_nxt, UTCP_TCP_ACK, now);
+}
+
+void utcp_tcp_send_ack(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now) {
+  (void)send_segment(s, t, bare_ack_seq(t), UTCP_TCP_ACK, 0, 0, now);
 }
 
 void utcp_tcp_respond_rst(struct utcp_stack *s, const struct utcp_ipv4 *ip,
@@ -195,14 +230,15 @@ void utcp_tcp_output(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now) {
     uint32_t usable = wnd > off ? wnd - off : 0;
     uint32_t len = avail;
     if (len > usable) len = usable;
-    if (len > t->smss) len = t->smss;
+    uint32_t mss = mss_now(s, t);
+    if (len > mss) len = mss;
     bool fin = fin_sendable(t) && off + len == t->sndq.len &&
                (utcp_seq_lt(t->snd_nxt, t->snd_max) || !(t->flags & TF_FIN_SENT));
     bool retransmit = utcp_seq_lt(t->snd_nxt, t->snd_max);
     bool send = false;
     if (len > 0) {
       bool idle = utcp_seq_eq(t->snd_max, t->snd_una);
-      if (len == t->smss) {
+      if (len == mss) {
         send = true;
       } else if (len == avail && (idle || (t->flags & TF_NODELAY))) {
         send = true; /* RFC 1122 4.2.3.4: Nagle lets a short segment go when nothing is unacked */
@@ -227,7 +263,7 @@ void utcp_tcp_output(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now) {
     uint8_t flags = UTCP_TCP_ACK;
     if (fin) flags |= UTCP_TCP_FIN;
     if (len > 0 && off + len == t->sndq.len) flags |= UTCP_TCP_PSH;
-    utcp_seq_t seq = t->snd_nxt;
+    utcp_seq_t seq = len > 0 || fin ? t->snd_nxt : bare_ack_seq(t);
     if (send_segment(s, t, seq, flags, off, len, now) < 0) break;
     if (len > 0 || fin) {
       if (retransmit) {

@@ -89,9 +89,22 @@ static void on_persist(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now) {
   /* RFC 1122 4.2.2.17: keep probing a zero window as long as the peer answers. */
   UTCP_COVER(s, persist_probe);
   if (t->rxt_shift < 16) t->rxt_shift++;
+  /* RFC 9293 3.8.6.1: every probe carries the first unacknowledged octet again, so each one
+   * can elicit the window (a second probe would otherwise find no octet inside it). */
+  t->snd_nxt = t->snd_una;
   t->flags |= TF_FORCE_ONE;
   utcp_tcp_output(s, t, now);
   t->flags &= ~TF_FORCE_ONE;
+  /* RFC 1122 4.2.2.17: while the window stays closed this timer repeats the probe, backing
+   * off, for as long as the peer answers; the retransmission timer (whose retry limit would
+   * end the connection, and whose firing sends nothing into a zero window) stays off. As in
+   * BSD, SND.NXT stays at the probed octet, so the data goes (again) once the window opens;
+   * and the probe is not timed (its ACK waits for the window, not the path). */
+  if (t->snd_wnd == 0) {
+    t->t_rexmt = 0;
+    t->snd_nxt = t->snd_una;
+    t->rtt_timing = false;
+  }
   if (t->t_persist == 0 && t->t_rexmt == 0) {
     uint64_t d = t->rto_ns << t->rxt_shift;
     if (d < s->cfg.tcp.persist_min_ns) d = s->cfg.tcp.persist_min_ns;

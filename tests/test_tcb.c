@@ -296,6 +296,24 @@ TEST(test_tcb_established_fin_passive_close) {
   CHECK(th_free(h));
 }
 
+/* RFC 1122 4.2.2.13: data arriving after CLOSE is answered with RST and the TCB goes. */
+TEST(test_tcb_fin_wait_1_data_after_close_rst) {
+  struct th *h = th_new(NULL);
+  utcp_seq_t iss;
+  utcp_conn_t c = th_accept_conn(h, IRS, NULL, &iss, NULL);
+  CHECK_EQ(utcp_tcp_close(h->s, c, h->now), 0);
+  struct utcp_seg o;
+  REQUIRE(th_out(h, &o));
+  CHECK_EQ(o.flags, F | A);
+  th_in(h, (struct utcp_seg){.seq = SEQ(IRS + 1), .ack = utcp_seq_add(iss, 1), .flags = A | P,
+                             .wnd = 65535, .payload = (const uint8_t *)"late", .len = 4});
+  REQUIRE(th_out(h, &o));
+  CHECK(o.flags & R);
+  CHECK_EQ(th_drops(h, UTCP_DROP_TCP_DATA_AFTER_CLOSE), 1);
+  CHECK_EQ(utcp_tcp_conns_in_use(h->s), 0);
+  CHECK(th_free(h));
+}
+
 TEST_MAIN(TEST_CASE(test_tcb_closed_syn_gets_rst_ack), TEST_CASE(test_tcb_closed_ack_gets_rst),
           TEST_CASE(test_tcb_closed_rst_ignored), TEST_CASE(test_tcb_listen_syn_handshake),
           TEST_CASE(test_tcb_listen_ack_gets_rst), TEST_CASE(test_tcb_syn_sent_synack_establishes),
@@ -307,4 +325,5 @@ TEST_MAIN(TEST_CASE(test_tcb_closed_syn_gets_rst_ack), TEST_CASE(test_tcb_closed
           TEST_CASE(test_tcb_established_rst_in_window_challenge),
           TEST_CASE(test_tcb_established_syn_challenge),
           TEST_CASE(test_tcb_established_close_active_to_time_wait),
-          TEST_CASE(test_tcb_established_fin_passive_close))
+          TEST_CASE(test_tcb_established_fin_passive_close),
+          TEST_CASE(test_tcb_fin_wait_1_data_after_close_rst))
