@@ -52,7 +52,12 @@ static bool ep_less(uint32_t ip1, uint16_t p1, uint32_t ip2, uint16_t p2) {
 
 static uint64_t flow_key_hash(uint32_t a, uint16_t ap, uint32_t b, uint16_t bp) {
   uint64_t h = ((uint64_t)a << 32 | b) * 0x9e3779b97f4a7c15ull;
-  return h ^ (((uint64_t)ap << 16 | bp) * 0xbf58476d1ce4e5b9ull);
+  h ^= ((uint64_t)ap << 16 | bp) * 0xbf58476d1ce4e5b9ull;
+  /* The table takes the low bits, which the products above draw from the low bits of their
+   * inputs only (the port shifted by 16 never reaches them): fold the high bits down. */
+  h ^= h >> 31;
+  h *= 0x94d049bb133111ebull;
+  return h ^ (h >> 29);
 }
 
 static void grow(struct sim_checker *c);
@@ -173,7 +178,9 @@ static void check_tx(struct sim_checker *c, struct flow *f, int self, const stru
         f->ep[i].port = port;
       }
     }
-    if ((seg->flags & UTCP_TCP_ACK) && peer->syn_seen) {
+    /* In a simultaneous open the SYN-ACK repeats the sender's own SYN, options included. */
+    bool own_syn_again = me->syn_seen && utcp_seq_eq(me->iss, seg->seq);
+    if ((seg->flags & UTCP_TCP_ACK) && peer->syn_seen && !own_syn_again) {
       uint8_t offered = peer->syn_opt.present;
       uint8_t extra = seg->opt.present & (UTCP_OPT_WSCALE | UTCP_OPT_TS | UTCP_OPT_SACK_PERM) &
                       (uint8_t)~offered;

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "pkt.h"
 #include "scenario.h"
 
 static void usage(FILE *out) {
@@ -9,10 +10,15 @@ static void usage(FILE *out) {
           "usage: utcp-sim <command> [options]\n"
           "commands:\n"
           "  ping    hosts on a switch ping each other over lossy links\n"
+          "  pkt     run packetdrill-syntax scripts (*.pkt) against one stack\n"
+          "  transfer  bulk TCP transfer between two stacks over a faulty link\n"
+          "  churn   many short TCP connections, one after another or all at once\n"
           "  help    this text; `utcp-sim <command> --help` describes a command\n"
           "Every run is a function of its options and --seed; each prints its trace hash\n"
           "and the command line that replays it.\n\n");
   sim_ping_usage(out);
+  fprintf(out, "\n");
+  sim_transfer_usage(out);
 }
 
 int main(int argc, char **argv) {
@@ -26,6 +32,9 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (strcmp(cmd, "ping") == 0) return sim_ping_main(argc - 1, argv + 1);
+  if (strcmp(cmd, "pkt") == 0) return sim_pkt_main(argc - 1, argv + 1);
+  if (strcmp(cmd, "transfer") == 0) return sim_transfer_main(argc - 1, argv + 1);
+  if (strcmp(cmd, "churn") == 0) return sim_churn_main(argc - 1, argv + 1);
   fprintf(stderr, "utcp-sim: unknown command %s\n", cmd);
   usage(stderr);
   return 2;

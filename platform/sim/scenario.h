@@ -10,5 +10,11 @@
 int sim_ping_main(int argc, char **argv);
 /* Prints the options of `utcp-sim ping`. */
 void sim_ping_usage(FILE *out);
+/* `utcp-sim transfer`: a bulk transfer between two stacks over a faulty link (transfer.c). */
+int sim_transfer_main(int argc, char **argv);
+/* `utcp-sim churn`: many short connections, sequential or concurrent (transfer.c). */
+int sim_churn_main(int argc, char **argv);
+/* Prints the options of `utcp-sim transfer` and `utcp-sim churn`. */
+void sim_transfer_usage(FILE *out);
 
 #endif
