@@ -51,8 +51,8 @@ int utcp_tcp_config_check(const struct utcp_tcp_config *c) {
   if (c->rto_min_ns == 0 || c->rto_min_ns > c->rto_max_ns || c->rto_initial_ns < c->rto_min_ns ||
       c->rto_initial_ns > c->rto_max_ns)
     return UTCP_ERR_INVAL;
-  /* RFC 1122 4.2.3.2: the delay MUST be less than 0.5 seconds. */
-  if (c->delack_ns == 0 || c->delack_ns >= 500 * MS) return UTCP_ERR_INVAL;
+  /* RFC 1122 4.2.3.2: the delay MUST be less than 0.5 seconds; utcp keeps it at most 200 ms. */
+  if (c->delack_ns == 0 || c->delack_ns > 200 * MS) return UTCP_ERR_INVAL;
   if (c->msl_ns == 0 || c->keepidle_ns == 0 || c->keepintvl_ns == 0 || c->keepcnt == 0)
     return UTCP_ERR_INVAL;
   if (c->persist_min_ns == 0 || c->persist_min_ns > c->persist_max_ns) return UTCP_ERR_INVAL;

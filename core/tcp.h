@@ -31,7 +31,7 @@ struct utcp_tcp_config {
   uint64_t rto_max_ns;       /* RFC 6298 2.5: at least 60 s */
   uint32_t syn_retries;      /* SYN (and SYN-ACK) retransmissions before giving up */
   uint32_t data_retries;     /* data retransmissions before ETIMEDOUT */
-  uint64_t delack_ns;        /* delayed-ACK timeout, 40..200 ms (RFC 1122 4.2.3.2: < 0.5 s) */
+  uint64_t delack_ns;        /* delayed-ACK timeout, at most 200 ms (RFC 1122 4.2.3.2: < 0.5 s) */
   uint64_t msl_ns;           /* TIME-WAIT lasts 2 * MSL */
   uint64_t keepidle_ns, keepintvl_ns;
   uint32_t keepcnt;
