@@ -40,7 +40,10 @@
   X(tcp_out_segs, "tcpHCOutSegs")                                  \
   X(tcp_retrans_segs, "tcpRetransSegs")                            \
   X(tcp_in_errs, "tcpInErrs")                                      \
-  X(tcp_out_rsts, "tcpOutRsts")
+  X(tcp_out_rsts, "tcpOutRsts")                                    \
+  X(tcp_syncookies_sent, "TcpExtSyncookiesSent")                   \
+  X(tcp_syncookies_recv, "TcpExtSyncookiesRecv")                   \
+  X(tcp_syncookies_failed, "TcpExtSyncookiesFailed")
 
 /* Coverage marks (TigerBeetle): named paths a test can assert were reached. */
 #define UTCP_COVERAGE_LIST(X) \

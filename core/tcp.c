@@ -1,6 +1,7 @@
 /* TCP connection table, handles, events and the core connection API (RFC 9293 3.9). */
 #include <string.h>
 
+#include "syncookie.h"
 #include "tcp_impl.h"
 
 #define NIL 0u
@@ -23,6 +24,7 @@ void utcp_tcp_config_default(struct utcp_tcp_config *c) {
   c->wscale = true;
   c->timestamps = true;
   c->sack = true;
+  c->syncookies = true;
   c->rto_initial_ns = 1 * SEC;
   c->rto_min_ns = 1 * SEC;
   c->rto_max_ns = 60 * SEC;
@@ -383,7 +385,9 @@ void utcp_tcb_init_conn(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now) 
   t->iss = utcp_tcp_isn(s, t->laddr, t->lport, t->raddr, t->rport, now);
   t->snd_una = t->snd_nxt = t->snd_max = t->iss;
   t->rto_ns = c->rto_initial_ns;
-  t->ts_offset = (uint32_t)utcp_rng_next(&s->rng);
+  /* RFC 7323 5.4: a per-connection offset; keyed on the 4-tuple so that a new incarnation's
+   * timestamps stay above the old one's (TIME-WAIT reuse) and SYN-cookie connections agree. */
+  t->ts_offset = utcp_tcp_ts_offset(s, t->laddr, t->lport, t->raddr, t->rport) + 128;
   t->req_wscale = 0;
   if (c->wscale) {
     /* RFC 7323 2.3: the smallest shift that lets the buffer be advertised; at most 14. */

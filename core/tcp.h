@@ -26,6 +26,7 @@ struct utcp_tcp_config {
   bool wscale;               /* offer window scaling (RFC 7323) */
   bool timestamps;           /* offer timestamps (RFC 7323) */
   bool sack;                 /* offer SACK (RFC 2018) */
+  bool syncookies;           /* answer SYNs with cookies when a SYN queue is full (RFC 4987) */
   uint64_t rto_initial_ns;   /* RFC 6298 2.1: 1 s */
   uint64_t rto_min_ns;       /* RFC 6298 2.4: 1 s */
   uint64_t rto_max_ns;       /* RFC 6298 2.5: at least 60 s */

@@ -110,6 +110,7 @@ struct utcp_tcb {
   uint32_t backlog;
   uint32_t synq_len, acceptq_len;
   uint32_t acceptq_head, acceptq_tail;
+  uint64_t last_cookie_ns; /* 1 + when this listener last sent a SYN cookie; 0: never */
 
   uint64_t bytes_acked, bytes_received;
 };
@@ -164,6 +165,10 @@ void utcp_tcp_respond_rst(struct utcp_stack *s, const struct utcp_ipv4 *ip,
                           const struct utcp_seg *seg);
 /* A bare ACK now, with a sequence number the peer accepts even while we retransmit. */
 void utcp_tcp_send_ack(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now);
+/* A stateless SYN-ACK carrying a SYN cookie (RFC 4987 3.6) for a listener. */
+void utcp_tcp_send_cookie_synack(struct utcp_stack *s, const struct utcp_tcb *l,
+                                 const struct utcp_ipv4 *ip, const struct utcp_seg *syn,
+                                 uint64_t now);
 /* A challenge ACK (RFC 5961), subject to the stack-wide rate limit. */
 void utcp_tcp_challenge_ack(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now);
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cc.h"
+#include "syncookie.h"
 #include "tcp_impl.h"
 
 #define MS 1000000ull
@@ -63,26 +64,14 @@ static void established(struct utcp_stack *s, struct utcp_tcb *t) {
 
 /* ---- LISTEN (RFC 9293 3.10.7.2) ---- */
 
-static void listen_input(struct utcp_stack *s, struct utcp_tcb *l, const struct utcp_ipv4 *ip,
-                         const struct utcp_seg *seg, uint64_t now) {
-  /* First, check for a RST: an incoming RST should be ignored. */
-  if (seg->flags & UTCP_TCP_RST) return;
-  /* Second, check for an ACK: any acknowledgment is bad in LISTEN: <SEQ=SEG.ACK><CTL=RST>. */
-  if (seg->flags & UTCP_TCP_ACK) {
-    utcp_tcp_respond_rst(s, ip, seg);
-    return;
-  }
-  /* Third, check for a SYN. Anything else is dropped ("Fourth, other data or control"). */
-  if (!(seg->flags & UTCP_TCP_SYN)) return;
-  if (l->synq_len >= s->cfg.tcp.syn_backlog || l->acceptq_len >= l->backlog) {
-    s->ctr.tcp_attempt_fails++;
-    utcp_count_drop(s, UTCP_DROP_TCP_LISTEN_OVERFLOW);
-    return;
-  }
+/* A connection born on listener l from a segment of ip: the listener's settings, queued in its
+ * SYN queue, sequence space initialised. NULL (counted) when the table is full. */
+static struct utcp_tcb *new_child(struct utcp_stack *s, struct utcp_tcb *l,
+                                  const struct utcp_ipv4 *ip, const struct utcp_seg *seg) {
   struct utcp_tcb *t = utcp_tcb_alloc(s);
   if (t == NULL) {
     utcp_count_drop(s, UTCP_DROP_TCP_NO_TCB);
-    return;
+    return NULL;
   }
   t->laddr = ip->dst;
   t->lport = seg->dport;
@@ -98,6 +87,94 @@ static void listen_input(struct utcp_stack *s, struct utcp_tcb *l, const struct 
   t->linger = l->linger;
   t->listener = tcb_index(s, l) + 1;
   l->synq_len++;
+  return t;
+}
+
+static void sync_input(struct utcp_stack *s, struct utcp_tcb *t, const struct utcp_seg *seg,
+                       uint64_t now);
+
+/* RFC 4987 3.6: an ACK to a listener that answered with cookies lately may complete a cookie
+ * handshake. A valid cookie becomes a SYN-RECEIVED connection and the ACK is then processed as
+ * in that state. Returns false when the ACK is no cookie (the caller answers with RST). */
+static bool cookie_ack(struct utcp_stack *s, struct utcp_tcb *l, const struct utcp_ipv4 *ip,
+                       const struct utcp_seg *seg, uint64_t now) {
+  const uint64_t window_ns = 128ull * 1000000000ull; /* two cookie periods */
+  if (!s->cfg.tcp.syncookies || l->last_cookie_ns == 0 || now + 1 - l->last_cookie_ns > window_ns)
+    return false;
+  struct utcp_syncookie ck;
+  if (!utcp_syncookie_check(s, ip->dst, seg->dport, ip->src, seg->sport, seg, now, &ck)) {
+    s->ctr.tcp_syncookies_failed++;
+    return false;
+  }
+  if (l->acceptq_len >= l->backlog) {
+    s->ctr.tcp_attempt_fails++;
+    utcp_count_drop(s, UTCP_DROP_TCP_LISTEN_OVERFLOW);
+    return true; /* the peer retransmits; no RST for a valid cookie */
+  }
+  struct utcp_tcb *t = new_child(s, l, ip, seg);
+  if (t == NULL) return true;
+  s->ctr.tcp_syncookies_recv++;
+  utcp_tcb_init_conn(s, t, now);
+  /* The state the SYN-ACK was sent from, rebuilt from the cookie. */
+  t->iss = utcp_seq_add(seg->ack, UINT32_MAX);
+  t->snd_una = t->iss;
+  t->snd_nxt = t->snd_max = seg->ack;
+  t->irs = utcp_seq_add(seg->seq, UINT32_MAX);
+  t->rcv_nxt = seg->seq;
+  t->rcv_adv = t->rcv_nxt;
+  struct utcp_seg syn = {.seq = t->irs};
+  syn.opt.present = UTCP_OPT_MSS;
+  syn.opt.mss = ck.mss;
+  if (ck.ts_ok) {
+    syn.opt.present |= UTCP_OPT_TS;
+    syn.opt.ts_val = ck.ts_recent;
+    if (ck.ws_ok) {
+      syn.opt.present |= UTCP_OPT_WSCALE;
+      syn.opt.wscale = ck.wscale;
+    }
+    if (ck.sack_ok) syn.opt.present |= UTCP_OPT_SACK_PERM;
+  }
+  apply_syn_options(s, t, &syn, true);
+  t->last_ack_sent = t->rcv_nxt;
+  t->snd_wl1 = seg->seq;
+  t->snd_wl2 = t->iss;
+  utcp_tcb_hash_insert(s, t);
+  utcp_tcb_set_state(s, t, UTCP_TCP_SYN_RECEIVED);
+  s->ctr.tcp_passive_opens++;
+  sync_input(s, t, seg, now);
+  return true;
+}
+
+static void listen_input(struct utcp_stack *s, struct utcp_tcb *l, const struct utcp_ipv4 *ip,
+                         const struct utcp_seg *seg, uint64_t now) {
+  /* First, check for a RST: an incoming RST should be ignored. */
+  if (seg->flags & UTCP_TCP_RST) return;
+  /* Second, check for an ACK: any acknowledgment is bad in LISTEN: <SEQ=SEG.ACK><CTL=RST>. */
+  if (seg->flags & UTCP_TCP_ACK) {
+    if (!(seg->flags & UTCP_TCP_SYN) && cookie_ack(s, l, ip, seg, now)) return;
+    utcp_tcp_respond_rst(s, ip, seg);
+    return;
+  }
+  /* Third, check for a SYN. Anything else is dropped ("Fourth, other data or control"). */
+  if (!(seg->flags & UTCP_TCP_SYN)) return;
+  if (l->acceptq_len >= l->backlog) {
+    s->ctr.tcp_attempt_fails++;
+    utcp_count_drop(s, UTCP_DROP_TCP_LISTEN_OVERFLOW);
+    return;
+  }
+  if (l->synq_len >= s->cfg.tcp.syn_backlog) {
+    if (s->cfg.tcp.syncookies) {
+      /* RFC 4987 3.6: under SYN-queue pressure, answer without keeping state. */
+      l->last_cookie_ns = now + 1; /* + 1: zero means never */
+      utcp_tcp_send_cookie_synack(s, l, ip, seg, now);
+      return;
+    }
+    s->ctr.tcp_attempt_fails++;
+    utcp_count_drop(s, UTCP_DROP_TCP_LISTEN_OVERFLOW);
+    return;
+  }
+  struct utcp_tcb *t = new_child(s, l, ip, seg);
+  if (t == NULL) return;
   utcp_tcb_init_conn(s, t, now);
   /* RCV.NXT = SEG.SEQ + 1, IRS = SEG.SEQ; SYN,ACK with SEQ = ISS; SND.NXT = ISS + 1. */
   t->irs = seg->seq;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cc.h"
+#include "syncookie.h"
 #include "tcp_impl.h"
 
 static uint16_t mss_to_announce(const struct utcp_stack *s, const struct utcp_tcb *t) {
@@ -300,4 +301,41 @@ void utcp_tcp_output(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now) {
     t->t_persist = now + d;
   }
   utcp_tcb_timers_update(s, t);
+}
+
+void utcp_tcp_send_cookie_synack(struct utcp_stack *s, const struct utcp_tcb *l,
+                                 const struct utcp_ipv4 *ip, const struct utcp_seg *syn,
+                                 uint64_t now) {
+  /* No TCB is kept: a throw-away one describes the SYN-ACK to send_segment. */
+  struct utcp_tcb t;
+  memset(&t, 0, sizeof t);
+  t.laddr = ip->dst;
+  t.lport = syn->dport;
+  t.raddr = ip->src;
+  t.rport = syn->sport;
+  t.state = UTCP_TCP_SYN_RECEIVED;
+  t.flags = TF_PASSIVE;
+  t.rcvbuf = l->rcvbuf;
+  t.user_mss = l->user_mss;
+  utcp_bufq_init(&t.rcvq);
+  utcp_bufq_init(&t.sndq);
+  utcp_reass_init(&t.reass);
+  uint32_t ts_val = 0;
+  utcp_seq_t cookie =
+      utcp_syncookie_make(s, t.laddr, t.lport, t.raddr, t.rport, syn, now, &ts_val);
+  const struct utcp_tcp_config *c = &s->cfg.tcp;
+  /* RFC 4987 3.6: without timestamps there is nowhere to keep window scale and SACK. */
+  t.ts_ok = c->timestamps && (syn->opt.present & UTCP_OPT_TS);
+  if (t.ts_ok) {
+    t.ws_ok = c->wscale && (syn->opt.present & UTCP_OPT_WSCALE);
+    t.sack_ok = c->sack && (syn->opt.present & UTCP_OPT_SACK_PERM);
+    t.ts_recent = syn->opt.ts_val;
+    t.ts_offset = ts_val - (uint32_t)(now / 1000000ull); /* makes ts_now() the cookie TSval */
+  }
+  if (t.ws_ok)
+    while (t.req_wscale < 14 && (65535u << t.req_wscale) < t.rcvbuf) t.req_wscale++;
+  t.rcv_nxt = utcp_seq_add(syn->seq, 1);
+  t.rcv_adv = t.rcv_nxt;
+  if (send_segment(s, &t, cookie, UTCP_TCP_SYN | UTCP_TCP_ACK, 0, 0, now) == 0)
+    s->ctr.tcp_syncookies_sent++;
 }
