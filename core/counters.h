@@ -48,6 +48,7 @@
 /* Coverage marks (TigerBeetle): named paths a test can assert were reached. */
 #define UTCP_COVERAGE_LIST(X) \
   X(fast_retransmit)          \
+  X(limited_transmit)         \
   X(partial_ack)              \
   X(rto_fired)                \
   X(syn_rexmt)                \

@@ -391,6 +391,17 @@ static bool process_ack(struct utcp_stack *s, struct utcp_tcb *t, const struct u
     t->dupacks++;
     if (t->flags & TF_INRECOVERY) {
       utcp_cc_newreno.on_dupack_in_recovery(s, t);
+    } else if (t->dupacks <= 2 && utcp_seq_eq(t->snd_nxt, t->snd_max)) {
+      /* RFC 3042 2: on the first two duplicate ACKs send one new segment if the peer's window
+       * allows and FlightSize stays within cwnd + 2*SMSS; cwnd itself is not changed. */
+      uint32_t cwnd = t->cwnd;
+      uint32_t sent_before = utcp_cc_flight(t);
+      t->cwnd = cwnd + t->dupacks * t->smss;
+      if (sent_before < t->cwnd) {
+        UTCP_COVER(s, limited_transmit);
+        utcp_tcp_output(s, t, now);
+      }
+      t->cwnd = cwnd;
     } else if (t->dupacks == 3) {
       /* RFC 6582 3.2 step 2: only if the ACK covers more than recover, the highest sequence
        * number sent when the last recovery or RTO began (t->recover holds that plus one). */

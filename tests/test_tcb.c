@@ -314,6 +314,37 @@ TEST(test_tcb_fin_wait_1_data_after_close_rst) {
   CHECK(th_free(h));
 }
 
+/* RFC 3042 2: the first two duplicate ACKs each release one new segment; the third starts
+ * fast retransmit of SND.UNA. */
+TEST(test_tcb_established_limited_transmit) {
+  struct th *h = th_new(NULL);
+  utcp_seq_t iss;
+  utcp_conn_t c = th_accept_conn(h, IRS, NULL, &iss, NULL);
+  static uint8_t data[12 * 536];
+  memset(data, 'd', sizeof data);
+  CHECK_EQ(utcp_tcp_send(h->s, c, data, sizeof data, h->now), (int)sizeof data);
+  struct utcp_seg o;
+  int n = 0;
+  while (th_out(h, &o)) n++;
+  CHECK_EQ(n, 10); /* IW10 with the default 536-byte MSS */
+  utcp_seq_t una = utcp_seq_add(iss, 1);
+  struct utcp_seg dup = {.seq = SEQ(IRS + 1), .ack = una, .flags = A, .wnd = 65535};
+  th_in(h, dup);
+  REQUIRE(th_out(h, &o));
+  CHECK_EQ(o.seq.v, una.v + 10 * 536);
+  CHECK_EQ(th_pending(h), 0);
+  th_in(h, dup);
+  REQUIRE(th_out(h, &o));
+  CHECK_EQ(o.seq.v, una.v + 11 * 536);
+  CHECK_EQ(th_cov(h, "limited_transmit"), 2);
+  th_in(h, dup);
+  REQUIRE(th_out(h, &o));
+  CHECK_EQ(o.seq.v, una.v); /* fast retransmit */
+  CHECK_EQ(th_cov(h, "fast_retransmit"), 1);
+  utcp_tcp_abort(h->s, c, h->now);
+  CHECK(th_free(h));
+}
+
 TEST_MAIN(TEST_CASE(test_tcb_closed_syn_gets_rst_ack), TEST_CASE(test_tcb_closed_ack_gets_rst),
           TEST_CASE(test_tcb_closed_rst_ignored), TEST_CASE(test_tcb_listen_syn_handshake),
           TEST_CASE(test_tcb_listen_ack_gets_rst), TEST_CASE(test_tcb_syn_sent_synack_establishes),
@@ -326,4 +357,5 @@ TEST_MAIN(TEST_CASE(test_tcb_closed_syn_gets_rst_ack), TEST_CASE(test_tcb_closed
           TEST_CASE(test_tcb_established_syn_challenge),
           TEST_CASE(test_tcb_established_close_active_to_time_wait),
           TEST_CASE(test_tcb_established_fin_passive_close),
-          TEST_CASE(test_tcb_fin_wait_1_data_after_close_rst))
+          TEST_CASE(test_tcb_fin_wait_1_data_after_close_rst),
+          TEST_CASE(test_tcb_established_limited_transmit))
