@@ -59,6 +59,8 @@ struct utcp_tcb {
   utcp_seq_t rcv_adv; /* right edge advertised: never moves left */
   utcp_seq_t last_ack_sent;
   utcp_seq_t fin_seq; /* the peer's FIN, when seen out of order */
+  bool dsack;         /* a D-SACK block is owed (RFC 2883) */
+  utcp_seq_t dsack_left, dsack_right;
   bool fin_ooo;
 
   /* options */
@@ -129,6 +131,14 @@ struct utcp_tcp {
   uint64_t challenge_window_start_ns;
   uint32_t challenge_acks_in_window;
 };
+
+/* Notes duplicate data [left, right) for a D-SACK block in the next ACK (RFC 2883 4). */
+static inline void utcp_tcb_note_dsack(struct utcp_tcb *t, utcp_seq_t left, utcp_seq_t right) {
+  if (!t->sack_ok || !utcp_seq_lt(left, right)) return;
+  t->dsack = true;
+  t->dsack_left = left;
+  t->dsack_right = right;
+}
 
 static inline struct utcp_tcp *tcp_of(struct utcp_stack *s) { return s->tcp; }
 static inline uint32_t tcb_index(const struct utcp_stack *s, const struct utcp_tcb *t) {

@@ -486,6 +486,10 @@ static void process_data(struct utcp_stack *s, struct utcp_tcb *t, const struct 
   /* Trim what lies before RCV.NXT and beyond the window (RFC 9293 3.10.7.4 first check). */
   int32_t before = utcp_seq_diff(t->rcv_nxt, seq);
   if (before > 0) {
+    /* RFC 2883 4: the part already received is reported as a D-SACK block. */
+    uint32_t dup = (uint32_t)before < len ? (uint32_t)before : len;
+    utcp_tcb_note_dsack(t, seq, utcp_seq_add(seq, dup));
+    t->flags |= TF_ACKNOW;
     if ((uint32_t)before >= len) {
       len = 0;
     } else {
@@ -537,6 +541,7 @@ static void process_data(struct utcp_stack *s, struct utcp_tcb *t, const struct 
   struct utcp_reass_result r = utcp_reass_insert(&tcp->reass, &t->reass, seq, data, len,
                                                  s->cfg.tcp.reass_max_ranges, max_bytes);
   if (r.refused) utcp_count_drop(s, UTCP_DROP_TCP_REASS_FULL);
+  if (r.dup == len) utcp_tcb_note_dsack(t, seq, utcp_seq_add(seq, len)); /* RFC 2883 4.1.2 */
   if (!filled) UTCP_COVER(s, ooo_queued);
   uint32_t moved, total = 0;
   while ((moved = utcp_reass_pull(&tcp->reass, &t->reass, t->rcv_nxt, &t->rcvq)) > 0) {
@@ -645,6 +650,8 @@ static void sync_input(struct utcp_stack *s, struct utcp_tcb *t, const struct ut
   if (!acceptable(t, seg, rcv_wnd)) {
     /* An unacceptable segment gets an ACK (unless it is a RST) and is dropped. */
     utcp_count_drop(s, UTCP_DROP_TCP_OUT_OF_WINDOW);
+    if (seg->len > 0 && utcp_seq_le(utcp_seq_add(seg->seq, (uint32_t)seg->len), t->rcv_nxt))
+      utcp_tcb_note_dsack(t, seg->seq, utcp_seq_add(seg->seq, (uint32_t)seg->len));
     if (!(seg->flags & UTCP_TCP_RST)) {
       if (t->state == UTCP_TCP_TIME_WAIT && (seg->flags & UTCP_TCP_FIN)) {
         /* A retransmitted FIN in TIME-WAIT: acknowledge it and restart 2 MSL. */

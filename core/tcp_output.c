@@ -82,14 +82,21 @@ static int send_segment(struct utcp_stack *s, struct utcp_tcb *t, utcp_seq_t seq
     seg.opt.ts_val = utcp_tcp_ts_now(t, now);
     seg.opt.ts_ecr = t->ts_recent;
   }
-  if ((flags & UTCP_TCP_ACK) && !syn && t->sack_ok && t->reass.n_ranges > 0) {
+  bool dsack = t->dsack && len == 0; /* D-SACK rides on pure ACKs, whose room is certain */
+  if ((flags & UTCP_TCP_ACK) && !syn && t->sack_ok && (t->reass.n_ranges > 0 || dsack)) {
     utcp_seq_t left[UTCP_TCP_MAX_SACK], right[UTCP_TCP_MAX_SACK];
     /* RFC 6691 / RFC 9293 3.7.1: options count against the MSS, so data and SACK blocks
      * together stay within it (utcp_tcp_output shortens data while blocks are owed). */
     size_t max = sack_blocks_max(t);
     while (max > 0 && len + sack_opt_bytes(max) > t->smss) max--;
-    size_t n = utcp_reass_sack_blocks(&s->tcp->reass, &t->reass, left, right, max);
-    for (size_t i = 0; i < n; i++) seg.opt.sack[i] = (struct utcp_sack_block){left[i], right[i]};
+    size_t n = 0;
+    if (dsack && max > 0) {
+      /* RFC 2883 4: the D-SACK block comes first, then the usual SACK blocks. */
+      seg.opt.sack[n++] = (struct utcp_sack_block){t->dsack_left, t->dsack_right};
+      max--;
+    }
+    size_t k = utcp_reass_sack_blocks(&s->tcp->reass, &t->reass, left, right, max);
+    for (size_t i = 0; i < k; i++) seg.opt.sack[n++] = (struct utcp_sack_block){left[i], right[i]};
     seg.opt.sack_count = (uint8_t)n;
     if (n > 0) seg.opt.present |= UTCP_OPT_SACK;
   }
@@ -117,6 +124,7 @@ static int send_segment(struct utcp_stack *s, struct utcp_tcb *t, utcp_seq_t seq
   if (flags & UTCP_TCP_RST) s->ctr.tcp_out_rsts++;
   if (flags & UTCP_TCP_ACK) {
     t->flags &= ~(TF_ACKNOW | TF_DELACK | TF_NEED_WINUPD);
+    t->dsack = false;
     t->t_delack = 0;
     t->segs_since_ack = 0;
     t->last_ack_sent = t->rcv_nxt;

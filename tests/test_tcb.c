@@ -345,6 +345,37 @@ TEST(test_tcb_established_limited_transmit) {
   CHECK(th_free(h));
 }
 
+/* RFC 2883 4: a duplicate segment is answered with a D-SACK block naming it, first. */
+TEST(test_tcb_established_dsack_for_duplicate) {
+  struct th *h = th_new(NULL);
+  utcp_seq_t iss;
+  struct utcp_tcp_opts opts = {.present = UTCP_OPT_SACK_PERM | UTCP_OPT_MSS, .mss = 1460};
+  utcp_conn_t c = th_accept_conn(h, IRS, &opts, &iss, NULL);
+  static uint8_t data[100];
+  struct utcp_seg d = {.seq = SEQ(IRS + 1), .ack = utcp_seq_add(iss, 1), .flags = A,
+                       .wnd = 65535, .payload = data, .len = sizeof data};
+  th_in(h, d);
+  th_at(h, 100);
+  struct utcp_seg o;
+  REQUIRE(th_out(h, &o));
+  CHECK(!(o.opt.present & UTCP_OPT_SACK));
+  th_in(h, d); /* the same segment again */
+  REQUIRE(th_out(h, &o));
+  CHECK_EQ(o.ack.v, IRS + 101);
+  REQUIRE(o.opt.present & UTCP_OPT_SACK);
+  CHECK_EQ(o.opt.sack_count, 1);
+  CHECK_EQ(o.opt.sack[0].left.v, IRS + 1);
+  CHECK_EQ(o.opt.sack[0].right.v, IRS + 101);
+  /* The D-SACK is sent once. */
+  th_in(h, (struct utcp_seg){.seq = SEQ(IRS + 101), .ack = utcp_seq_add(iss, 1), .flags = A,
+                             .wnd = 65535, .payload = data, .len = 50});
+  th_at(h, 300);
+  REQUIRE(th_out(h, &o));
+  CHECK(!(o.opt.present & UTCP_OPT_SACK));
+  utcp_tcp_abort(h->s, c, h->now);
+  CHECK(th_free(h));
+}
+
 TEST_MAIN(TEST_CASE(test_tcb_closed_syn_gets_rst_ack), TEST_CASE(test_tcb_closed_ack_gets_rst),
           TEST_CASE(test_tcb_closed_rst_ignored), TEST_CASE(test_tcb_listen_syn_handshake),
           TEST_CASE(test_tcb_listen_ack_gets_rst), TEST_CASE(test_tcb_syn_sent_synack_establishes),
@@ -358,4 +389,5 @@ TEST_MAIN(TEST_CASE(test_tcb_closed_syn_gets_rst_ack), TEST_CASE(test_tcb_closed
           TEST_CASE(test_tcb_established_close_active_to_time_wait),
           TEST_CASE(test_tcb_established_fin_passive_close),
           TEST_CASE(test_tcb_fin_wait_1_data_after_close_rst),
-          TEST_CASE(test_tcb_established_limited_transmit))
+          TEST_CASE(test_tcb_established_limited_transmit),
+          TEST_CASE(test_tcb_established_dsack_for_duplicate))
