@@ -563,6 +563,17 @@ int utcp_tcp_recv(struct utcp_stack *s, utcp_conn_t c, void *buf, size_t len, bo
   return (int)n;
 }
 
+/* RFC 9293 3.10.4 CLOSE: a FIN after the queued data; ESTABLISHED -> FIN-WAIT-1, CLOSE-WAIT ->
+ * LAST-ACK; in SYN-RECEIVED the FIN waits until the connection is established. */
+static void queue_fin(struct utcp_stack *s, struct utcp_tcb *t) {
+  t->flags |= TF_FIN_QUEUED;
+  if (t->state == UTCP_TCP_ESTABLISHED) {
+    utcp_tcb_set_state(s, t, UTCP_TCP_FIN_WAIT_1);
+  } else if (t->state == UTCP_TCP_CLOSE_WAIT) {
+    utcp_tcb_set_state(s, t, UTCP_TCP_LAST_ACK);
+  }
+}
+
 int utcp_tcp_shutdown(struct utcp_stack *s, utcp_conn_t c, int how, uint64_t now) {
   struct utcp_tcb *t = tcb_of(s, c);
   if (t == NULL) return UTCP_ERR_BADF;
@@ -576,11 +587,7 @@ int utcp_tcp_shutdown(struct utcp_stack *s, utcp_conn_t c, int how, uint64_t now
     utcp_bufq_clear(&s->tcp->chunks, &t->rcvq);
   }
   if ((how & UTCP_SHUT_WR) && !(t->flags & TF_FIN_QUEUED)) {
-    t->flags |= TF_FIN_QUEUED;
-    /* RFC 9293 3.10.4 CLOSE: ESTABLISHED -> FIN-WAIT-1, CLOSE-WAIT -> LAST-ACK; in
-     * SYN-RECEIVED the FIN waits until the connection is established. */
-    if (t->state == UTCP_TCP_ESTABLISHED) utcp_tcb_set_state(s, t, UTCP_TCP_FIN_WAIT_1);
-    else if (t->state == UTCP_TCP_CLOSE_WAIT) utcp_tcb_set_state(s, t, UTCP_TCP_LAST_ACK);
+    queue_fin(s, t);
     utcp_tcp_output(s, t, now);
   }
   return 0;
@@ -618,16 +625,23 @@ static void close_listener(struct utcp_stack *s, struct utcp_tcb *l, uint64_t no
   tcb_free(s, l);
 }
 
-int utcp_tcp_close(struct utcp_stack *s, utcp_conn_t c, uint64_t now) {
-  struct utcp_tcb *t = tcb_of(s, c);
-  if (t == NULL) return UTCP_ERR_BADF;
+/* The application lets go of t: a listener goes at once (and resets its queues); a
+ * connection becomes an orphan. Returns false when nothing is left to do. */
+static bool release_handle(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now) {
   if (now > s->now) s->now = now;
   if (t->state == UTCP_TCP_LISTEN) {
     close_listener(s, t, now);
-    return 0;
+    return false;
   }
   ready_unlink(s, t);
   t->flags |= TF_ORPHAN;
+  return true;
+}
+
+int utcp_tcp_close(struct utcp_stack *s, utcp_conn_t c, uint64_t now) {
+  struct utcp_tcb *t = tcb_of(s, c);
+  if (t == NULL) return UTCP_ERR_BADF;
+  if (!release_handle(s, t, now)) return 0;
   /* RFC 2525 2.17 (as Linux): closing with unread data resets; so does SO_LINGER 0. */
   if (t->rcvq.len > 0 || t->linger == 0) {
     abort_conn(s, t, now);
@@ -643,11 +657,7 @@ int utcp_tcp_close(struct utcp_stack *s, utcp_conn_t c, uint64_t now) {
       return 0;
     default:
       t->flags |= TF_SHUT_RD;
-      if (!(t->flags & TF_FIN_QUEUED)) {
-        t->flags |= TF_FIN_QUEUED;
-        if (t->state == UTCP_TCP_ESTABLISHED) utcp_tcb_set_state(s, t, UTCP_TCP_FIN_WAIT_1);
-        else if (t->state == UTCP_TCP_CLOSE_WAIT) utcp_tcb_set_state(s, t, UTCP_TCP_LAST_ACK);
-      }
+      if (!(t->flags & TF_FIN_QUEUED)) queue_fin(s, t);
       utcp_tcp_output(s, t, now);
       utcp_tcb_timers_update(s, t);
       return 0;
@@ -657,14 +667,7 @@ int utcp_tcp_close(struct utcp_stack *s, utcp_conn_t c, uint64_t now) {
 int utcp_tcp_abort(struct utcp_stack *s, utcp_conn_t c, uint64_t now) {
   struct utcp_tcb *t = tcb_of(s, c);
   if (t == NULL) return UTCP_ERR_BADF;
-  if (now > s->now) s->now = now;
-  if (t->state == UTCP_TCP_LISTEN) {
-    close_listener(s, t, now);
-    return 0;
-  }
-  ready_unlink(s, t);
-  t->flags |= TF_ORPHAN;
-  abort_conn(s, t, now);
+  if (release_handle(s, t, now)) abort_conn(s, t, now);
   return 0;
 }
 
