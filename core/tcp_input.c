@@ -430,9 +430,12 @@ static bool process_ack(struct utcp_stack *s, struct utcp_tcb *t, const struct u
    * number is old (a retransmission). Ignoring it would leave SND.WND measured from an older
    * ACK while SND.UNA + SND.WND moves right: data beyond the peer's advertised edge. SND.WL1
    * never moves left, so a stale segment cannot pass the test later. */
-  if (utcp_seq_lt(t->snd_wl1, seg->seq) ||
-      (utcp_seq_eq(t->snd_wl1, seg->seq) && utcp_seq_le(t->snd_wl2, seg->ack)) ||
-      utcp_seq_lt(t->snd_wl2, seg->ack)) {
+  /* Only "if SND.UNA =< SEG.ACK =< SND.NXT": a window measured from an ACK older than
+   * SND.UNA would put the edge past what the peer offered. */
+  if (utcp_seq_ge(seg->ack, t->snd_una) &&
+      (utcp_seq_lt(t->snd_wl1, seg->seq) ||
+       (utcp_seq_eq(t->snd_wl1, seg->seq) && utcp_seq_le(t->snd_wl2, seg->ack)) ||
+       utcp_seq_lt(t->snd_wl2, seg->ack))) {
     bool opened = seg_wnd > t->snd_wnd;
     t->snd_wnd = seg_wnd;
     if (utcp_seq_gt(seg->seq, t->snd_wl1)) t->snd_wl1 = seg->seq;
@@ -537,13 +540,28 @@ static void process_data(struct utcp_stack *s, struct utcp_tcb *t, const struct 
   /* Out of order, or filling a hole: through the reassembly queue. RFC 5681 4.2: ACK
    * immediately in both cases. */
   bool filled = off == 0;
-  uint32_t max_bytes = wnd;
-  struct utcp_reass_result r = utcp_reass_insert(&tcp->reass, &t->reass, seq, data, len,
-                                                 s->cfg.tcp.reass_max_ranges, max_bytes);
-  if (r.refused) utcp_count_drop(s, UTCP_DROP_TCP_REASS_FULL);
-  if (r.dup == len) utcp_tcb_note_dsack(t, seq, utcp_seq_add(seq, len)); /* RFC 2883 4.1.2 */
+  uint32_t total = 0;
+  if (filled) {
+    /* The bytes at RCV.NXT go straight to the receive queue: the segment that fills a hole
+     * must never be refused by the reassembly limits, or the connection could not advance. */
+    uint32_t gap = (uint32_t)utcp_seq_diff(tcp->reass.nodes[t->reass.head - 1].seq, t->rcv_nxt);
+    uint32_t lim = len < gap ? len : gap;
+    size_t n = utcp_bufq_append(&tcp->chunks, &t->rcvq, data, lim);
+    if (n < lim) utcp_count_drop(s, UTCP_DROP_TCP_NO_BUFFER);
+    t->rcv_nxt = utcp_seq_add(t->rcv_nxt, (uint32_t)n);
+    total = (uint32_t)n;
+    len = n < lim ? 0 : len - lim;
+    data += lim;
+    seq = utcp_seq_add(seq, lim);
+  }
+  if (len > 0) {
+    struct utcp_reass_result r = utcp_reass_insert(&tcp->reass, &t->reass, seq, data, len,
+                                                   s->cfg.tcp.reass_max_ranges, wnd);
+    if (r.refused) utcp_count_drop(s, UTCP_DROP_TCP_REASS_FULL);
+    if (r.dup == len) utcp_tcb_note_dsack(t, seq, utcp_seq_add(seq, len)); /* RFC 2883 4.1.2 */
+  }
   if (!filled) UTCP_COVER(s, ooo_queued);
-  uint32_t moved, total = 0;
+  uint32_t moved;
   while ((moved = utcp_reass_pull(&tcp->reass, &t->reass, t->rcv_nxt, &t->rcvq)) > 0) {
     t->rcv_nxt = utcp_seq_add(t->rcv_nxt, moved);
     total += moved;

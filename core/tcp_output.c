@@ -299,9 +299,13 @@ void utcp_tcp_output(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now) {
     if (len == 0 && !fin) break;
   }
 
-  /* RFC 9293 3.8.6.1: with data waiting, a zero window and nothing in flight, probe. */
+  /* RFC 9293 3.8.6.1: with data waiting, a zero window and nothing in flight, probe. The same
+   * timer is the override timeout of RFC 1122 4.2.3.4 (RFC 9293 3.8.6.2.1) when sender SWS
+   * avoidance holds data back from a small non-zero window: nothing is in flight, so no ACK
+   * will come to reopen it, and without a timer the data would wait for ever (as in BSD, the
+   * persist timer runs whenever data waits with no retransmission timer). */
   uint32_t off = (uint32_t)utcp_seq_diff(t->snd_nxt, t->snd_una);
-  if (t->sndq.len > off && t->snd_wnd == 0 && t->t_rexmt == 0 && t->t_persist == 0 &&
+  if (t->sndq.len > off && t->t_rexmt == 0 && t->t_persist == 0 &&
       utcp_seq_eq(t->snd_max, t->snd_una)) {
     uint64_t d = t->rto_ns << t->rxt_shift;
     if (d < s->cfg.tcp.persist_min_ns) d = s->cfg.tcp.persist_min_ns;

@@ -376,6 +376,30 @@ TEST(test_tcb_established_dsack_for_duplicate) {
   CHECK(th_free(h));
 }
 
+/* A segment at RCV.NXT is always taken, even when the reassembly limits are reached: without
+ * it the connection could never advance (found by the simulator's swarm, seed 272). */
+TEST(test_tcb_established_hole_fill_beats_reass_limit) {
+  struct utcp_stack_config cfg;
+  th_config(&cfg);
+  cfg.tcp.reass_max_ranges = 2;
+  struct th *h = th_new(&cfg);
+  utcp_seq_t iss;
+  utcp_conn_t c = th_accept_conn(h, IRS, NULL, &iss, NULL);
+  static uint8_t data[100];
+  for (uint32_t k = 1; k <= 3; k++) /* ranges at +200, +400, +600: the third is refused */
+    th_in(h, (struct utcp_seg){.seq = SEQ(IRS + 1 + 200 * k), .ack = utcp_seq_add(iss, 1),
+                               .flags = A, .wnd = 65535, .payload = data, .len = 100});
+  CHECK_EQ(th_drops(h, UTCP_DROP_TCP_REASS_FULL), 1);
+  th_in(h, (struct utcp_seg){.seq = SEQ(IRS + 1), .ack = utcp_seq_add(iss, 1), .flags = A,
+                             .wnd = 65535, .payload = data, .len = 100});
+  struct utcp_tcp_info info;
+  utcp_tcp_info(h->s, c, &info);
+  CHECK_EQ(info.rcv_nxt, IRS + 101);
+  CHECK_EQ(utcp_tcp_readable(h->s, c), 100);
+  utcp_tcp_abort(h->s, c, h->now);
+  CHECK(th_free(h));
+}
+
 TEST_MAIN(TEST_CASE(test_tcb_closed_syn_gets_rst_ack), TEST_CASE(test_tcb_closed_ack_gets_rst),
           TEST_CASE(test_tcb_closed_rst_ignored), TEST_CASE(test_tcb_listen_syn_handshake),
           TEST_CASE(test_tcb_listen_ack_gets_rst), TEST_CASE(test_tcb_syn_sent_synack_establishes),
@@ -390,4 +414,5 @@ TEST_MAIN(TEST_CASE(test_tcb_closed_syn_gets_rst_ack), TEST_CASE(test_tcb_closed
           TEST_CASE(test_tcb_established_fin_passive_close),
           TEST_CASE(test_tcb_fin_wait_1_data_after_close_rst),
           TEST_CASE(test_tcb_established_limited_transmit),
-          TEST_CASE(test_tcb_established_dsack_for_duplicate))
+          TEST_CASE(test_tcb_established_dsack_for_duplicate),
+          TEST_CASE(test_tcb_established_hole_fill_beats_reass_limit))
