@@ -81,6 +81,16 @@ static void on_rexmt(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now) {
   t->dupacks = 0;
   t->recover = t->snd_max; /* RFC 6582 4: no fast retransmit for what was sent before the RTO */
   t->snd_nxt = t->snd_una;
+#ifdef UTCP_BREAK_SKIP_REXMT
+  /* A DELIBERATE BUG, only in the `utcp-sim-broken` test build: the retransmission skips the
+   * earliest unacknowledged segment and resends from the one after it. A hole that only the
+   * RTO can fill (a lost retransmission, a lost tail) is never filled, so the transfer stalls
+   * until its deadline: the swarm must catch it (tests `swarm_broken_caught`). */
+  if (!syn) {
+    uint32_t out = (uint32_t)utcp_seq_diff(t->snd_max, t->snd_una);
+    t->snd_nxt = utcp_seq_add(t->snd_una, out < t->smss ? out : t->smss);
+  }
+#endif
   utcp_tcp_rearm_rexmt(s, t, now);
   utcp_tcp_output(s, t, now);
 }

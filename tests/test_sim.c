@@ -47,9 +47,15 @@ static struct sim_link_params params(void) {
 static uint8_t frame_buf[1600];
 
 /* Sends a frame of len bytes whose first byte is `tag` from side 0 of link. */
+/* A frame of 0xab bytes with a tag in byte 0 and the IPv4 EtherType (the link corrupts only
+ * IPv4 frames, and only past the Ethernet header). */
 static void send_tagged(struct sim_link *link, size_t len, uint8_t tag) {
   memset(frame_buf, 0xab, len);
   frame_buf[0] = tag;
+  if (len > 14) {
+    frame_buf[12] = 0x08;
+    frame_buf[13] = 0x00;
+  }
   sim_link_send(link, 0, frame_buf, len);
 }
 
@@ -363,14 +369,25 @@ TEST(test_sim_link_dup_reorder_corrupt) {
   for (int round = 0; round < 20; round++) {
     send_tagged(link, 100, 0);
     CHECK_EQ(sim_run_until(sim, SIM_NEVER), 0);
-    int bits = 0;
+    int bits = 0, header_bits = 0;
     for (size_t i = 0; i < 100; i++) {
-      uint8_t want = i == 0 ? 0 : 0xab;
-      bits += __builtin_popcount((unsigned)(b->last_frame[i] ^ want));
+      uint8_t want = i == 0 ? 0 : i == 12 ? 0x08 : i == 13 ? 0x00 : 0xab;
+      int flipped = __builtin_popcount((unsigned)(b->last_frame[i] ^ want));
+      bits += flipped;
+      if (i < 14) header_bits += flipped;
     }
     CHECK_EQ(bits, 1);
+    CHECK_EQ(header_bits, 0);
   }
   CHECK_EQ(sim_link_stats(link, 0)->corrupted, 20);
+  /* A non-IPv4 frame (ARP, say) is never corrupted. */
+  memset(frame_buf, 0xab, 60);
+  frame_buf[12] = 0x08;
+  frame_buf[13] = 0x06;
+  sim_link_send(link, 0, frame_buf, 60);
+  CHECK_EQ(sim_run_until(sim, SIM_NEVER), 0);
+  CHECK_EQ(sim_link_stats(link, 0)->corrupted, 20);
+  CHECK(b->last_frame[20] == 0xab && b->last_frame[13] == 0x06);
   sim_free(sim);
   free(a);
   free(b);

@@ -192,6 +192,11 @@ void sim_set_observer(struct sim *sim, sim_observer_fn fn, void *ctx) {
   sim->observer_ctx = ctx;
 }
 
+sim_observer_fn sim_get_observer(const struct sim *sim, void **ctx) {
+  if (ctx) *ctx = sim->observer_ctx;
+  return sim->observer;
+}
+
 void sim_observe(struct sim *sim, struct sim_node *node, int dir, const uint8_t *frame,
                  size_t len) {
   if (sim->observer) sim->observer(sim->observer_ctx, node, dir, frame, len, sim->now_ns);

@@ -6,7 +6,7 @@
  *   serialisation: starts when the previous frame is done (busy_until), takes len*8/rate
  *   loss?  -> drop_loss (the frame still used its serialisation time)
  *   arrival = end of serialisation + delay + uniform jitter [+ reorder delay]
- *   corruption flips one bit; duplication delivers a second copy at the same time
+ *   corruption flips one bit of an IPv4 frame's IP packet; duplication delivers a second copy at the same time
  * A frame in flight when the link goes down (even if it comes back up) is dropped on
  * arrival (drop_down_in_flight). Serialisation counts the frame's bytes only (no preamble,
  * FCS or inter-frame gap). */
@@ -234,8 +234,13 @@ void sim_link_send(struct sim_link *link, int side, const uint8_t *frame, size_t
     at += d->p.reorder_delay_ns;
   }
   uint8_t *copy = copy_frame(frame, len);
-  if (len && chance(d, d->p.corrupt)) {
-    uint64_t bit = utcp_rng_below(&d->rng, (uint64_t)len * 8);
+  /* Corruption models errors that slip past the Ethernet FCS, for the IPv4 and TCP checksums
+   * to catch: only the IPv4 packet of an IPv4 frame is hit. ARP has no checksum of its own, and
+   * a flipped ARP address would poison a cache for its whole lifetime (real links' FCS stops
+   * that), so ARP and other frames are spared. */
+  bool ipv4 = len > 14 && frame[12] == 0x08 && frame[13] == 0x00;
+  if (ipv4 && chance(d, d->p.corrupt)) {
+    uint64_t bit = 14 * 8 + utcp_rng_below(&d->rng, (uint64_t)(len - 14) * 8);
     copy[bit / 8] ^= (uint8_t)(1u << (bit % 8));
     d->st.corrupted++;
   }

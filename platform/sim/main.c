@@ -13,12 +13,15 @@ static void usage(FILE *out) {
           "  pkt     run packetdrill-syntax scripts (*.pkt) against one stack\n"
           "  transfer  bulk TCP transfer between two stacks over a faulty link\n"
           "  churn   many short TCP connections, one after another or all at once\n"
+          "  swarm   run a scenario over a range of seeds, each drawing its own faults\n"
           "  help    this text; `utcp-sim <command> --help` describes a command\n"
           "Every run is a function of its options and --seed; each prints its trace hash\n"
           "and the command line that replays it.\n\n");
   sim_ping_usage(out);
   fprintf(out, "\n");
   sim_transfer_usage(out);
+  fprintf(out, "\n");
+  sim_swarm_usage(out);
 }
 
 int main(int argc, char **argv) {
@@ -35,6 +38,7 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "pkt") == 0) return sim_pkt_main(argc - 1, argv + 1);
   if (strcmp(cmd, "transfer") == 0) return sim_transfer_main(argc - 1, argv + 1);
   if (strcmp(cmd, "churn") == 0) return sim_churn_main(argc - 1, argv + 1);
+  if (strcmp(cmd, "swarm") == 0) return sim_swarm_main(argc - 1, argv + 1);
   fprintf(stderr, "utcp-sim: unknown command %s\n", cmd);
   usage(stderr);
   return 2;

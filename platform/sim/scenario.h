@@ -4,6 +4,7 @@
 #ifndef UTCP_PLATFORM_SIM_SCENARIO_H
 #define UTCP_PLATFORM_SIM_SCENARIO_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 /* `utcp-sim ping`: hosts on a switch ping each other through lossy links (ping.c). */
@@ -12,6 +13,14 @@ int sim_ping_main(int argc, char **argv);
 void sim_ping_usage(FILE *out);
 /* `utcp-sim transfer`: a bulk transfer between two stacks over a faulty link (transfer.c). */
 int sim_transfer_main(int argc, char **argv);
+/* The same run, reporting to `out` instead of stdout (the wire checker and failing
+ * connections still write to stderr/stdout) and storing its trace hash in *trace_hash (if
+ * not NULL; left alone on a usage error). Returns the exit status. */
+int sim_transfer_run(int argc, char **argv, FILE *out, uint64_t *trace_hash);
+/* `utcp-sim swarm --seeds A..B transfer`: transfers with settings drawn from each seed
+ * (swarm.c). */
+int sim_swarm_main(int argc, char **argv);
+void sim_swarm_usage(FILE *out);
 /* `utcp-sim churn`: many short connections, sequential or concurrent (transfer.c). */
 int sim_churn_main(int argc, char **argv);
 /* Prints the options of `utcp-sim transfer` and `utcp-sim churn`. */

@@ -87,6 +87,9 @@ typedef void (*sim_observer_fn)(void *ctx, struct sim_node *node, int dir, const
                                 size_t len, uint64_t now);
 /* Installs the one observer (NULL removes it). */
 void sim_set_observer(struct sim *sim, sim_observer_fn fn, void *ctx);
+/* The installed observer (NULL: none) and its context in *ctx: lets a second watcher (the
+ * connection trace, trace.h) install itself and pass every frame on to the first. */
+sim_observer_fn sim_get_observer(const struct sim *sim, void **ctx);
 /* Called by nodes for each frame sent or delivered. */
 void sim_observe(struct sim *sim, struct sim_node *node, int dir, const uint8_t *frame,
                  size_t len);

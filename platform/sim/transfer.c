@@ -15,6 +15,7 @@
 #include "scenario.h"
 #include "sim.h"
 #include "tcpapp.h"
+#include "trace.h"
 
 #define CLIENT_IP 0x0a000001u
 #define SERVER_IP 0x0a000002u
@@ -43,6 +44,7 @@ struct opts {
   uint64_t buf_kb;
   uint64_t deadline_s; /* 0: derived from the work */
   const char *pcap_dir;
+  const char *trace_dir; /* transfer: --trace DIR */
   const char *bytes_arg;
   bool verbose;
 };
@@ -57,6 +59,10 @@ void sim_transfer_usage(FILE *out) {
           "  --bidir                    same as --dir both\n"
           "  --simclose                 both sides close at the same instant once every\n"
           "                             byte has arrived and been acknowledged (implies both)\n"
+          "  --trace DIR                per-connection congestion trace: DIR/<host>-<lport>-\n"
+          "                             <rport>.csv (cwnd, ssthresh, RTT, RTO, flight...),\n"
+          "                             -seq.csv (segments, ACKs), and gnuplot graphs of both\n"
+          "                             (-cwnd, -rtt, -tseq .png/.svg)\n"
           "usage: utcp-sim churn [options]\n"
           "  --conns N                  connections (default 1000), each: open, --msg bytes\n"
           "                             each way, close (client closes first)\n"
@@ -243,6 +249,9 @@ static int parse_args(int argc, char **argv, bool churn, struct opts *o) {
       ok = parse_u64(val, &o->msl_ms) && o->msl_ms >= 1 && o->msl_ms <= 600000;
     } else if (strcmp(opt, "--deadline-s") == 0) {
       ok = parse_u64(val, &o->deadline_s) && o->deadline_s >= 1 && o->deadline_s <= 100000000;
+    } else if (!churn && strcmp(opt, "--trace") == 0) {
+      ok = val != NULL && *val;
+      o->trace_dir = val;
     } else if (strcmp(opt, "--pcap") == 0) {
       ok = val != NULL && *val;
       o->pcap_dir = val;
@@ -284,6 +293,7 @@ static void print_replay(const struct opts *o, FILE *out) {
   if (o->msl_ms) fprintf(out, " --msl-ms %" PRIu64, o->msl_ms);
   if (o->deadline_s) fprintf(out, " --deadline-s %" PRIu64, o->deadline_s);
   if (o->pcap_dir) fprintf(out, " --pcap %s", o->pcap_dir);
+  if (o->trace_dir) fprintf(out, " --trace %s", o->trace_dir);
   fprintf(out, "\n");
 }
 
@@ -291,10 +301,12 @@ static void print_replay(const struct opts *o, FILE *out) {
 
 struct run {
   struct opts o;
+  FILE *out; /* where the run reports: stdout, or a swarm's buffer */
   struct sim *sim;
   struct sim_link *link;
   struct tcpapp_host *cli, *srv;
   struct sim_checker *checker;
+  struct sim_tcptrace *trace; /* --trace: NULL when off */
   uint64_t msl_ns;
   /* transfer */
   struct tcpapp_conn *cconn;
@@ -388,7 +400,26 @@ static int build(struct run *r, uint32_t max_conns, uint32_t chunks, const struc
             strerror(errno));
     return -1;
   }
+  /* After the checker: the trace chains in front of it and passes every frame on. */
+  if (r->o.trace_dir && (r->trace = sim_tcptrace_new(r->sim, r->o.trace_dir)) == NULL) {
+    fprintf(stderr, "utcp-sim %s: cannot create trace directory %s: %s\n", r->o.cmd,
+            r->o.trace_dir, strerror(errno));
+    return -1;
+  }
   return 0;
+}
+
+/* sim_run_until, and with --trace a sample of every traced connection after each virtual
+ * instant at which events ran (the same events in the same order either way). */
+static int run_slice(struct run *r, uint64_t until) {
+  if (r->trace == NULL) return sim_run_until(r->sim, until);
+  for (;;) {
+    uint64_t next = sim_next_time(r->sim);
+    if (next == SIM_NEVER || next > until) break;
+    if (sim_run_until(r->sim, next) < 0) return -1;
+    sim_tcptrace_sample(r->trace);
+  }
+  return sim_run_until(r->sim, until);
 }
 
 /* Runs in slices until done() or the deadline; returns false on the event limit. */
@@ -396,7 +427,7 @@ static bool run_until_done(struct run *r, uint64_t deadline_ns, bool (*done)(con
   while (!done(r) && sim_now(r->sim) < deadline_ns) {
     uint64_t until = sim_now(r->sim) + SLICE_NS;
     if (until > deadline_ns) until = deadline_ns;
-    if (sim_run_until(r->sim, until) < 0) return false;
+    if (run_slice(r, until) < 0) return false;
   }
   return true;
 }
@@ -447,9 +478,9 @@ static bool drain(struct run *r, uint64_t from_ns) {
   const struct utcp_tcp_config *c = &utcp_stack_config(r->cli->stack)->tcp;
   uint64_t limit =
       from_ns + 2 * r->msl_ns + (uint64_t)(c->data_retries + 1) * c->rto_max_ns + LINGER_NS;
-  bool ok = sim_run_until(r->sim, from_ns + 2 * r->msl_ns + LINGER_NS) == 0 &&
+  bool ok = run_slice(r, from_ns + 2 * r->msl_ns + LINGER_NS) == 0 &&
             run_until_done(r, limit, stacks_empty);
-  printf("drain: stacks %s at %.3f s (application done at %.3f s, TIME-WAIT %.0f s)\n",
+  fprintf(r->out, "drain: stacks %s at %.3f s (application done at %.3f s, TIME-WAIT %.0f s)\n",
          stacks_empty(r) ? "empty" : "NOT empty", (double)sim_now(r->sim) / 1e9,
          (double)from_ns / 1e9, (double)(2 * r->msl_ns) / 1e9);
   return ok;
@@ -458,10 +489,10 @@ static bool drain(struct run *r, uint64_t from_ns) {
 /* Leak check after the run: every pool back to empty. Also reports the wire checker. */
 static int check_leaks(const struct run *r) {
   int status = 0;
-  printf("checker: %" PRIu64 " segments checked, %" PRIu64 " violations\n",
+  fprintf(r->out, "checker: %" PRIu64 " segments checked, %" PRIu64 " violations\n",
          sim_checker_segments(r->checker), sim_checker_violations(r->checker));
   if (sim_checker_violations(r->checker) > 0) {
-    printf("FAIL: the wire checker found violations\n");
+    fprintf(r->out, "FAIL: the wire checker found violations\n");
     status = 1;
   }
   const struct tcpapp_host *hs[2] = {r->cli, r->srv};
@@ -470,11 +501,11 @@ static int check_leaks(const struct run *r) {
     uint32_t conns = utcp_tcp_conns_in_use(h->stack);
     uint64_t timers = utcp_tcp_timers_running(h->stack);
     uint32_t chunks = utcp_tcp_chunks_in_use(h->stack);
-    printf("leak-check %s: conns %" PRIu32 " timers %" PRIu64 " chunks %" PRIu32
+    fprintf(r->out, "leak-check %s: conns %" PRIu32 " timers %" PRIu64 " chunks %" PRIu32
            " app-conns %" PRIu32 "\n",
            sim_node_name(h->node), conns, timers, chunks, h->st.live);
     if (conns || timers || chunks || h->st.live) {
-      printf("FAIL: %s leaks after every connection closed and 2*MSL passed\n",
+      fprintf(r->out, "FAIL: %s leaks after every connection closed and 2*MSL passed\n",
              sim_node_name(h->node));
       status = 1;
     }
@@ -484,11 +515,12 @@ static int check_leaks(const struct run *r) {
 
 static void print_msl(const struct run *r) {
   if (r->o.msl_ms)
-    printf("note: MSL set to %" PRIu64 " ms by --msl-ms (TIME-WAIT %" PRIu64 " ms)\n", r->o.msl_ms,
+    fprintf(r->out, "note: MSL set to %" PRIu64 " ms by --msl-ms (TIME-WAIT %" PRIu64 " ms)\n", r->o.msl_ms,
            2 * r->o.msl_ms);
 }
 
 static void free_run(struct run *r) {
+  sim_tcptrace_free(r->trace); /* before the checker it chains to */
   sim_checker_free(r->checker); /* uninstalls itself from the sim */
   sim_free(r->sim);
   tcpapp_host_free(r->cli);
@@ -523,6 +555,7 @@ static void xfer_on_accept(struct tcpapp_host *h, struct tcpapp_conn *c,
   struct run *r = h->scenario;
   (void)info;
   xfer_plan(r, false, &c->plan);
+  if (r->trace) sim_tcptrace_watch(r->trace, h->node, c->conn);
 }
 
 static void xfer_release(struct sim *sim, struct sim_event *ev) {
@@ -544,7 +577,7 @@ static void xfer_on_ready(struct tcpapp_host *h, struct tcpapp_conn *c) {
   struct run *r = h->scenario;
   (void)c;
   if (++r->ready == 2 && r->o.simclose) {
-    printf("simclose: both sides have every byte, all acknowledged, at %.6f s: closing both\n",
+    fprintf(r->out, "simclose: both sides have every byte, all acknowledged, at %.6f s: closing both\n",
            (double)sim_now(r->sim) / 1e9);
     sim_schedule(r->sim, sim_now(r->sim), xfer_release, r, 0);
   }
@@ -584,49 +617,53 @@ static void xfer_start(struct sim *sim, struct sim_event *ev) {
   int err = 0;
   r->cconn = tcpapp_connect(r->cli, SERVER_IP, SERVER_PORT, &plan, 0, &err);
   if (r->cconn == NULL) {
-    printf("FAIL: connect: %s\n", utcp_strerror(err));
+    fprintf(r->out, "FAIL: connect: %s\n", utcp_strerror(err));
     r->connect_errors++;
+  } else if (r->trace) {
+    sim_tcptrace_watch(r->trace, r->cli->node, r->cconn->conn);
   }
   sim_stack_node_poke(r->cli->node);
 }
 
 static bool xfer_done(const struct run *r) { return r->done == 2 || r->connect_errors > 0; }
 
-static bool check_direction(const char *name, uint64_t bytes, uint64_t tx, uint64_t rx,
+static bool check_direction(FILE *out, const char *name, uint64_t bytes, uint64_t tx, uint64_t rx,
                             uint64_t tx_hash, uint64_t rx_hash, uint64_t t0, uint64_t t1) {
   double secs = t1 > t0 ? (double)(t1 - t0) / 1e9 : 0;
-  printf("%s: sent %" PRIu64 " received %" PRIu64 " of %" PRIu64 " bytes, hash sent %016" PRIx64
+  fprintf(out, "%s: sent %" PRIu64 " received %" PRIu64 " of %" PRIu64 " bytes, hash sent %016" PRIx64
          " received %016" PRIx64 ", %.3f s, goodput %.2f Mbit/s\n",
          name, tx, rx, bytes, tx_hash, rx_hash, secs, secs > 0 ? (double)rx * 8 / secs / 1e6 : 0.0);
   if (tx != bytes || rx != bytes || tx_hash != rx_hash) {
-    printf("FAIL: %s: the received stream differs from the sent one\n", name);
+    fprintf(out, "FAIL: %s: the received stream differs from the sent one\n", name);
     return false;
   }
   return true;
 }
 
-int sim_transfer_main(int argc, char **argv) {
-  struct run r = {0};
+int sim_transfer_main(int argc, char **argv) { return sim_transfer_run(argc, argv, stdout, NULL); }
+
+int sim_transfer_run(int argc, char **argv, FILE *out, uint64_t *trace_hash) {
+  struct run r = {.out = out};
   int rc = parse_args(argc, argv, false, &r.o);
   if (rc >= 0) return rc;
   const struct opts *o = &r.o;
   r.msl_ns = o->msl_ms ? o->msl_ms * SIM_NS_PER_MS : 30 * SIM_NS_PER_S;
 
-  printf("utcp-sim transfer: seed %" PRIu64 ", %" PRIu64 " bytes %s, delay %" PRIu64
+  fprintf(r.out, "utcp-sim transfer: seed %" PRIu64 ", %" PRIu64 " bytes %s, delay %" PRIu64
          " ms, rate %" PRIu64 " Mbit/s",
          o->seed, o->bytes,
          o->c2s && o->s2c ? "each way"
          : o->c2s         ? "h1->h2"
                           : "h2->h1",
          o->delay_ms, o->rate_mbps);
-  if (o->loss.num) printf(", loss %" PRIu32 "/%" PRIu32, o->loss.num, o->loss.den);
-  if (o->dup.num) printf(", dup %" PRIu32 "/%" PRIu32, o->dup.num, o->dup.den);
-  if (o->reorder.num) printf(", reorder %" PRIu32 "/%" PRIu32, o->reorder.num, o->reorder.den);
-  if (o->corrupt.num) printf(", corrupt %" PRIu32 "/%" PRIu32, o->corrupt.num, o->corrupt.den);
+  if (o->loss.num) fprintf(r.out, ", loss %" PRIu32 "/%" PRIu32, o->loss.num, o->loss.den);
+  if (o->dup.num) fprintf(r.out, ", dup %" PRIu32 "/%" PRIu32, o->dup.num, o->dup.den);
+  if (o->reorder.num) fprintf(r.out, ", reorder %" PRIu32 "/%" PRIu32, o->reorder.num, o->reorder.den);
+  if (o->corrupt.num) fprintf(r.out, ", corrupt %" PRIu32 "/%" PRIu32, o->corrupt.num, o->corrupt.den);
   if (o->outage_ms)
-    printf(", outage %" PRIu64 " ms at %" PRIu64 " ms", o->outage_ms, o->outage_at_ms);
-  if (o->simclose) printf(", simultaneous close");
-  printf("\n");
+    fprintf(r.out, ", outage %" PRIu64 " ms at %" PRIu64 " ms", o->outage_ms, o->outage_at_ms);
+  if (o->simclose) fprintf(r.out, ", simultaneous close");
+  fprintf(r.out, "\n");
   print_msl(&r);
 
   r.sim = sim_new(o->seed);
@@ -636,7 +673,7 @@ int sim_transfer_main(int argc, char **argv) {
   int status = 0;
   if (build(&r, 64, 16384 + (uint32_t)(4 * o->buf_kb), &ops, false) < 0 ||
       tcpapp_listen(r.srv, SERVER_PORT, 16) < 0) {
-    print_replay(o, stdout);
+    print_replay(o, r.out);
     free_run(&r);
     return 1;
   }
@@ -652,46 +689,46 @@ int sim_transfer_main(int argc, char **argv) {
                                     : 120 * SIM_NS_PER_S + dirs * o->bytes * ns_per_byte +
                                           (o->outage_at_ms + o->outage_ms) * SIM_NS_PER_MS;
   if (!run_until_done(&r, deadline, xfer_done)) {
-    printf("FAIL: %s\n",
+    fprintf(r.out, "FAIL: %s\n",
            sim_stopped(r.sim) ? "stopped by the wire checker" : "event limit reached: a livelock?");
     status = 1;
   }
   bool finished = r.done == 2;
   if (!finished) {
-    printf("FAIL: the transfer did not finish by the deadline (%.3f s virtual)\n",
+    fprintf(r.out, "FAIL: the transfer did not finish by the deadline (%.3f s virtual)\n",
            (double)deadline / 1e9);
-    tcpapp_host_dump(r.cli, stdout, 4);
-    tcpapp_host_dump(r.srv, stdout, 4);
+    tcpapp_host_dump(r.cli, r.out, 4);
+    tcpapp_host_dump(r.srv, r.out, 4);
     status = 1;
   } else {
     /* Let TIME-WAIT run out, then look for leaks. */
     if (!drain(&r, r.t_done_ns)) {
-      printf("FAIL: %s after the transfer\n",
+      fprintf(r.out, "FAIL: %s after the transfer\n",
              sim_stopped(r.sim) ? "wire checker stop" : "event limit");
       status = 1;
     }
   }
 
-  print_host(r.cli, o->verbose, stdout);
-  print_host(r.srv, o->verbose, stdout);
-  print_link(&r, stdout);
+  print_host(r.cli, o->verbose, r.out);
+  print_host(r.srv, o->verbose, r.out);
+  print_link(&r, r.out);
   if (finished) {
-    if (o->c2s && !check_direction("h1->h2", o->bytes, r.c2s_tx, r.c2s_rx, r.c2s_tx_hash,
+    if (o->c2s && !check_direction(r.out, "h1->h2", o->bytes, r.c2s_tx, r.c2s_rx, r.c2s_tx_hash,
                                    r.c2s_rx_hash, r.t_connected_ns, r.c2s_done_ns))
       status = 1;
-    if (o->s2c && !check_direction("h2->h1", o->bytes, r.s2c_tx, r.s2c_rx, r.s2c_tx_hash,
+    if (o->s2c && !check_direction(r.out, "h2->h1", o->bytes, r.s2c_tx, r.s2c_rx, r.s2c_tx_hash,
                                    r.s2c_rx_hash, r.t_connected_ns, r.s2c_done_ns))
       status = 1;
     if (r.cli->st.failed || r.srv->st.failed || r.cli->st.bad_content || r.srv->st.bad_content) {
-      printf("FAIL: a connection failed or received wrong bytes\n");
+      fprintf(r.out, "FAIL: a connection failed or received wrong bytes\n");
       status = 1;
     }
-    printf("transfer: connected at %.6f s, both sides closed at %.6f s\n",
+    fprintf(r.out, "transfer: connected at %.6f s, both sides closed at %.6f s\n",
            (double)r.t_connected_ns / 1e9, (double)r.t_done_ns / 1e9);
     if (o->outage_ms) {
       uint64_t a = o->outage_at_ms * SIM_NS_PER_MS, b = a + o->outage_ms * SIM_NS_PER_MS;
       if (!(r.t_connected_ns < a && r.t_done_ns > b)) {
-        printf("FAIL: the outage [%.3f s, %.3f s) was not in the middle of the transfer\n",
+        fprintf(r.out, "FAIL: the outage [%.3f s, %.3f s) was not in the middle of the transfer\n",
                (double)a / 1e9, (double)b / 1e9);
         status = 1;
       }
@@ -699,25 +736,30 @@ int sim_transfer_main(int argc, char **argv) {
     if (o->simclose) {
       const struct utcp_counters *cc = utcp_stack_counters(r.cli->stack);
       const struct utcp_counters *sc = utcp_stack_counters(r.srv->stack);
-      printf("simclose: simultaneous_close coverage h1 %" PRIu64 " h2 %" PRIu64 "\n",
+      fprintf(r.out, "simclose: simultaneous_close coverage h1 %" PRIu64 " h2 %" PRIu64 "\n",
              cc->cov[UTCP_COV_simultaneous_close], sc->cov[UTCP_COV_simultaneous_close]);
       /* Both FINs leave in the same instant, so at least one side sees the peer's FIN before
        * the ACK of its own (CLOSING); both do unless a FIN or its ACK was lost. */
       uint64_t n =
           (cc->cov[UTCP_COV_simultaneous_close] != 0) + (sc->cov[UTCP_COV_simultaneous_close] != 0);
       if (n == 0 || (n == 1 && !faults)) {
-        printf("FAIL: the close was not simultaneous (CLOSING reached on %" PRIu64 " side(s))\n",
+        fprintf(r.out, "FAIL: the close was not simultaneous (CLOSING reached on %" PRIu64 " side(s))\n",
                n);
         status = 1;
       }
     }
     if (check_leaks(&r)) status = 1;
   }
-  printf("events: %" PRIu64 ", virtual time %.3f s\n", sim_events_run(r.sim),
+  fprintf(r.out, "events: %" PRIu64 ", virtual time %.3f s\n", sim_events_run(r.sim),
          (double)sim_now(r.sim) / 1e9);
-  printf("trace-hash: %016" PRIx64 "\n", sim_trace_hash(r.sim));
-  printf("result: %s\n", status ? "FAIL" : "ok");
-  print_replay(o, stdout);
+  fprintf(r.out, "trace-hash: %016" PRIx64 "\n", sim_trace_hash(r.sim));
+  if (trace_hash) *trace_hash = sim_trace_hash(r.sim);
+  if (r.trace && sim_tcptrace_finish(r.trace, r.out) < 0) {
+    fprintf(r.out, "FAIL: the trace could not be written or plotted\n");
+    status = 1;
+  }
+  fprintf(r.out, "result: %s\n", status ? "FAIL" : "ok");
+  print_replay(o, r.out);
   free_run(&r);
   return status;
 }
@@ -815,7 +857,7 @@ static bool churn_done(const struct run *r) {
 }
 
 int sim_churn_main(int argc, char **argv) {
-  struct run r = {0};
+  struct run r = {.out = stdout};
   int rc = parse_args(argc, argv, true, &r.o);
   if (rc >= 0) return rc;
   const struct opts *o = &r.o;
