@@ -66,35 +66,6 @@ void sim_ping_usage(FILE *out) {
           "least one reply, 1 otherwise, 2 on a usage error.\n");
 }
 
-static bool parse_u64(const char *s, uint64_t *out) {
-  if (!s || !*s || *s == '-') return false;
-  char *end;
-  errno = 0;
-  unsigned long long v = strtoull(s, &end, 10);
-  if (errno || *end) return false;
-  *out = v;
-  return true;
-}
-
-static bool parse_ratio(const char *s, struct sim_ratio *out) {
-  if (!s) return false;
-  const char *slash = strchr(s, '/');
-  uint64_t num, den = 1;
-  if (slash) {
-    size_t n = (size_t)(slash - s);
-    char buf[32];
-    if (n == 0 || n >= sizeof buf) return false;
-    memcpy(buf, s, n);
-    buf[n] = 0;
-    if (!parse_u64(buf, &num) || !parse_u64(slash + 1, &den)) return false;
-  } else if (!parse_u64(s, &num)) {
-    return false;
-  }
-  if (den == 0 || den > UINT32_MAX || num > den) return false;
-  *out = (struct sim_ratio){(uint32_t)num, (uint32_t)den};
-  return true;
-}
-
 static int usage_error(const char *fmt, const char *arg) {
   fprintf(stderr, "utcp-sim ping: ");
   fprintf(stderr, fmt, arg);
@@ -126,28 +97,28 @@ static int parse_args(int argc, char **argv, struct ping_opts *o) {
     uint64_t v = 0;
     bool ok;
     if (strcmp(opt, "--seed") == 0) {
-      ok = parse_u64(val, &o->seed);
+      ok = sim_parse_u64(val, &o->seed);
     } else if (strcmp(opt, "--hosts") == 0) {
-      ok = parse_u64(val, &v) && (v == 2 || v == 3);
+      ok = sim_parse_u64(val, &v) && (v == 2 || v == 3);
       o->hosts = (uint32_t)v;
     } else if (strcmp(opt, "--count") == 0) {
-      ok = parse_u64(val, &v) && v >= 1 && v <= 65535;
+      ok = sim_parse_u64(val, &v) && v >= 1 && v <= 65535;
       o->count = (uint32_t)v;
     } else if (strcmp(opt, "--interval-ms") == 0) {
-      ok = parse_u64(val, &o->interval_ms) && o->interval_ms >= 1 &&
+      ok = sim_parse_u64(val, &o->interval_ms) && o->interval_ms >= 1 &&
            o->interval_ms <= 3600000;
     } else if (strcmp(opt, "--delay-ms") == 0) {
-      ok = parse_u64(val, &o->delay_ms) && o->delay_ms <= 60000;
+      ok = sim_parse_u64(val, &o->delay_ms) && o->delay_ms <= 60000;
     } else if (strcmp(opt, "--jitter-ms") == 0) {
-      ok = parse_u64(val, &o->jitter_ms) && o->jitter_ms <= 60000;
+      ok = sim_parse_u64(val, &o->jitter_ms) && o->jitter_ms <= 60000;
     } else if (strcmp(opt, "--loss") == 0) {
-      ok = parse_ratio(val, &o->loss);
+      ok = sim_parse_ratio(val, &o->loss);
     } else if (strcmp(opt, "--dup") == 0) {
-      ok = parse_ratio(val, &o->dup);
+      ok = sim_parse_ratio(val, &o->dup);
     } else if (strcmp(opt, "--reorder") == 0) {
-      ok = parse_ratio(val, &o->reorder);
+      ok = sim_parse_ratio(val, &o->reorder);
     } else if (strcmp(opt, "--corrupt") == 0) {
-      ok = parse_ratio(val, &o->corrupt);
+      ok = sim_parse_ratio(val, &o->corrupt);
     } else if (strcmp(opt, "--pcap") == 0) {
       ok = val != NULL && *val;
       o->pcap_dir = val;

@@ -4,8 +4,11 @@
 #ifndef UTCP_PLATFORM_SIM_SCENARIO_H
 #define UTCP_PLATFORM_SIM_SCENARIO_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include "sim.h"
 
 /* `utcp-sim ping`: hosts on a switch ping each other through lossy links (ping.c). */
 int sim_ping_main(int argc, char **argv);
@@ -25,5 +28,10 @@ void sim_swarm_usage(FILE *out);
 int sim_churn_main(int argc, char **argv);
 /* Prints the options of `utcp-sim transfer` and `utcp-sim churn`. */
 void sim_transfer_usage(FILE *out);
+
+/* A decimal uint64 (no sign, no trailing bytes). */
+bool sim_parse_u64(const char *s, uint64_t *out);
+/* "N/D" or "N" (= N/1) with N <= D, D > 0 and D < 2^32. */
+bool sim_parse_ratio(const char *s, struct sim_ratio *out);
 
 #endif

@@ -91,16 +91,6 @@ void sim_transfer_usage(FILE *out) {
           "1 otherwise; 2 on a usage error.\n");
 }
 
-static bool parse_u64(const char *s, uint64_t *out) {
-  if (!s || !*s || *s == '-') return false;
-  char *end;
-  errno = 0;
-  unsigned long long v = strtoull(s, &end, 10);
-  if (errno || *end) return false;
-  *out = v;
-  return true;
-}
-
 static bool parse_size(const char *s, uint64_t *out) {
   if (!s || !*s || *s == '-') return false;
   char *end;
@@ -125,25 +115,6 @@ static bool parse_size(const char *s, uint64_t *out) {
   }
   if (v > UINT64_MAX / mul) return false;
   *out = v * mul;
-  return true;
-}
-
-static bool parse_ratio(const char *s, struct sim_ratio *out) {
-  if (!s) return false;
-  const char *slash = strchr(s, '/');
-  uint64_t num, den = 1;
-  if (slash) {
-    size_t n = (size_t)(slash - s);
-    char buf[32];
-    if (n == 0 || n >= sizeof buf) return false;
-    memcpy(buf, s, n);
-    buf[n] = 0;
-    if (!parse_u64(buf, &num) || !parse_u64(slash + 1, &den)) return false;
-  } else if (!parse_u64(s, &num)) {
-    return false;
-  }
-  if (den == 0 || den > UINT32_MAX || num > den) return false;
-  *out = (struct sim_ratio){(uint32_t)num, (uint32_t)den};
   return true;
 }
 
@@ -202,7 +173,7 @@ static int parse_args(int argc, char **argv, bool churn, struct opts *o) {
     i++;
     bool ok;
     if (strcmp(opt, "--seed") == 0) {
-      ok = parse_u64(val, &o->seed);
+      ok = sim_parse_u64(val, &o->seed);
     } else if (!churn && strcmp(opt, "--bytes") == 0) {
       ok = parse_size(val, &o->bytes) && o->bytes > 0;
       o->bytes_arg = val;
@@ -218,37 +189,37 @@ static int parse_args(int argc, char **argv, bool churn, struct opts *o) {
         ok = false;
       }
     } else if (churn && strcmp(opt, "--conns") == 0) {
-      ok = parse_u64(val, &o->conns) && o->conns >= 1 && o->conns <= 10000000;
+      ok = sim_parse_u64(val, &o->conns) && o->conns >= 1 && o->conns <= 10000000;
     } else if (churn && strcmp(opt, "--msg") == 0) {
       ok = parse_size(val, &o->msg_bytes) && o->msg_bytes >= 1 && o->msg_bytes <= 16384;
     } else if (strcmp(opt, "--loss") == 0) {
-      ok = parse_ratio(val, &o->loss);
+      ok = sim_parse_ratio(val, &o->loss);
     } else if (strcmp(opt, "--dup") == 0) {
-      ok = parse_ratio(val, &o->dup);
+      ok = sim_parse_ratio(val, &o->dup);
     } else if (strcmp(opt, "--reorder") == 0) {
-      ok = parse_ratio(val, &o->reorder);
+      ok = sim_parse_ratio(val, &o->reorder);
     } else if (strcmp(opt, "--reorder-ms") == 0) {
-      ok = parse_u64(val, &o->reorder_ms) && o->reorder_ms <= 60000;
+      ok = sim_parse_u64(val, &o->reorder_ms) && o->reorder_ms <= 60000;
     } else if (strcmp(opt, "--corrupt") == 0) {
-      ok = parse_ratio(val, &o->corrupt);
+      ok = sim_parse_ratio(val, &o->corrupt);
     } else if (strcmp(opt, "--outage-at-ms") == 0) {
-      ok = parse_u64(val, &o->outage_at_ms) && o->outage_at_ms <= 1000000000;
+      ok = sim_parse_u64(val, &o->outage_at_ms) && o->outage_at_ms <= 1000000000;
     } else if (strcmp(opt, "--outage-ms") == 0) {
-      ok = parse_u64(val, &o->outage_ms) && o->outage_ms <= 1000000000;
+      ok = sim_parse_u64(val, &o->outage_ms) && o->outage_ms <= 1000000000;
     } else if (strcmp(opt, "--delay-ms") == 0) {
-      ok = parse_u64(val, &o->delay_ms) && o->delay_ms <= 60000;
+      ok = sim_parse_u64(val, &o->delay_ms) && o->delay_ms <= 60000;
     } else if (strcmp(opt, "--jitter-ms") == 0) {
-      ok = parse_u64(val, &o->jitter_ms) && o->jitter_ms <= 60000;
+      ok = sim_parse_u64(val, &o->jitter_ms) && o->jitter_ms <= 60000;
     } else if (strcmp(opt, "--rate-mbps") == 0) {
-      ok = parse_u64(val, &o->rate_mbps) && o->rate_mbps <= 1000000;
+      ok = sim_parse_u64(val, &o->rate_mbps) && o->rate_mbps <= 1000000;
     } else if (strcmp(opt, "--queue-kb") == 0) {
-      ok = parse_u64(val, &o->queue_kb) && o->queue_kb <= 1048576;
+      ok = sim_parse_u64(val, &o->queue_kb) && o->queue_kb <= 1048576;
     } else if (strcmp(opt, "--buf-kb") == 0) {
-      ok = parse_u64(val, &o->buf_kb) && o->buf_kb >= 2 && o->buf_kb <= 65536;
+      ok = sim_parse_u64(val, &o->buf_kb) && o->buf_kb >= 2 && o->buf_kb <= 65536;
     } else if (strcmp(opt, "--msl-ms") == 0) {
-      ok = parse_u64(val, &o->msl_ms) && o->msl_ms >= 1 && o->msl_ms <= 600000;
+      ok = sim_parse_u64(val, &o->msl_ms) && o->msl_ms >= 1 && o->msl_ms <= 600000;
     } else if (strcmp(opt, "--deadline-s") == 0) {
-      ok = parse_u64(val, &o->deadline_s) && o->deadline_s >= 1 && o->deadline_s <= 100000000;
+      ok = sim_parse_u64(val, &o->deadline_s) && o->deadline_s >= 1 && o->deadline_s <= 100000000;
     } else if (!churn && strcmp(opt, "--trace") == 0) {
       ok = val != NULL && *val;
       o->trace_dir = val;
