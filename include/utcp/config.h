@@ -1,6 +1,6 @@
 /* utcp's configuration file: mTCP-style `key = value` lines, `#` comments, blank lines.
  * It fills a struct utcp_stack_config (after utcp_stack_config_default). Overrides in the same
- * `key=value` form (from the command line or UTCP_CONFIG_OVERRIDES) apply after the file.
+ * `key=value` form (utcp_config_set, e.g. from a command line) apply after the file.
  *
  * Keys: ip_addr, netmask, gateway, mac (aa:bb:cc:dd:ee:ff), mtu, seed, isn_key (32 hex
  * digits), arp (`IP MAC`, repeatable: a static entry), route (`DST/PREFIX GATEWAY`,
