@@ -137,6 +137,9 @@ static void deliver(struct impl *im, int from) {
     r->head = (r->head + 1) % RING_FRAMES;
     r->count--;
   }
+  /* Start over at slot 0 whenever the ring drains, as a NIC driver's per-core buffer cache
+   * hands back the buffers it just freed: the next frames are written into cache-hot slots. */
+  if (r->count == 0) r->head = 0;
 }
 
 static void be_pump(struct mb_be *be) {

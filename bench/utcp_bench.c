@@ -146,6 +146,13 @@ static void on_server(struct run *r, int s, uint32_t events) {
         if (r->be->write(r->be, MB_SERVER, s, r->buf, MSG) != MSG) r->errors++;
         if (r->short_conns) v->responded = true;
       }
+      if (r->short_conns && v->responded && !r->rst) {
+        /* FIN close: the server closes after its response, as an HTTP/1.0 server does, and
+         * keeps the TIME-WAIT; the client closes when it reads the end of the stream. */
+        v->open = false;
+        r->be->close(r->be, MB_SERVER, s);
+        return;
+      }
       continue;
     }
     if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
@@ -169,6 +176,14 @@ static void client_send(struct run *r, struct client *c) {
   c->sent = true;
 }
 
+static void client_done(struct run *r, uint32_t i, uint16_t port) {
+  struct client *c = &r->cl[i];
+  if (r->rst) r->be->linger0(r->be, MB_CLIENT, c->fd);
+  r->be->close(r->be, MB_CLIENT, c->fd);
+  r->conns_done++;
+  start_client(r, i, port, 0);
+}
+
 static void on_client(struct run *r, uint32_t i, uint32_t events, uint16_t port) {
   struct client *c = &r->cl[i];
   if (c->fd < 0) return;
@@ -179,29 +194,42 @@ static void on_client(struct run *r, uint32_t i, uint32_t events, uint16_t port)
     if (r->running) client_send(r, c);
   }
   if (r->bulk && (events & EPOLLOUT) && r->running) client_send(r, c);
+  bool eof = false, failed = (events & (EPOLLERR | EPOLLHUP)) != 0;
   if (events & EPOLLIN) {
     for (;;) {
       ssize_t n = r->be->read(r->be, MB_CLIENT, c->fd, r->buf, sizeof r->buf);
-      if (n <= 0) {
-        if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) events |= EPOLLERR;
+      if (n == 0) {
+        eof = true;
+        break;
+      }
+      if (n < 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK) failed = true;
         break;
       }
       c->got += (uint32_t)n;
       while (c->got >= MSG) {
         c->got -= MSG;
         r->txns++;
-        if (r->short_conns) {
-          if (r->rst) r->be->linger0(r->be, MB_CLIENT, c->fd);
-          r->be->close(r->be, MB_CLIENT, c->fd);
-          r->conns_done++;
-          start_client(r, i, port, 0);
+        if (!r->short_conns) {
+          if (r->running) client_send(r, c);
+          continue;
+        }
+        c->sent = false; /* the response is in */
+        /* RST close: the client aborts as soon as it has the response. FIN close: the
+         * server closes after its response (as an HTTP/1.0 server does, keeping the
+         * TIME-WAIT), and the client closes when it reads the end of the stream. */
+        if (r->rst) {
+          client_done(r, i, port);
           return;
         }
-        if (r->running) client_send(r, c);
       }
     }
   }
-  if (events & (EPOLLERR | EPOLLHUP)) {
+  if (r->short_conns && eof && !c->sent && c->got == 0 && c->connected) {
+    client_done(r, i, port);
+    return;
+  }
+  if (failed || eof) {
     r->errors++;
     r->be->close(r->be, MB_CLIENT, c->fd);
     c->fd = -1;

@@ -108,6 +108,34 @@ void utcp_bufq_copy(const struct utcp_chunk_pool *p, const struct utcp_bufq *q, 
   }
 }
 
+void utcp_bufq_read_at(const struct utcp_chunk_pool *p, struct utcp_bufq *q, size_t offset,
+                       void *out, size_t len) {
+  UTCP_ASSERT(offset <= q->len && len <= q->len - offset);
+  UTCP_ASSERT(out != 0 || len == 0);
+  if (len == 0) return;
+  size_t pos = q->head_off + offset;
+  uint32_t idx = q->head, at = 0; /* chunk idx starts at position at */
+  if (q->hint_idx != 0 && q->hint_pos <= pos) {
+    idx = q->hint_idx;
+    at = q->hint_pos;
+  }
+  for (; pos - at >= CS; at += CS) idx = chunk(p, idx)->next;
+  uint8_t *dst = out;
+  uint32_t off = (uint32_t)(pos - at);
+  for (size_t done = 0;;) {
+    size_t n = min_size(CS - off, len - done);
+    const struct utcp_chunk *c = chunk(p, idx);
+    memcpy(dst + done, c->data + off, n);
+    done += n;
+    off = 0;
+    if (done == len) break;
+    idx = c->next;
+    at += CS;
+  }
+  q->hint_idx = idx;
+  q->hint_pos = at;
+}
+
 void utcp_bufq_write_at(struct utcp_chunk_pool *p, struct utcp_bufq *q, size_t offset,
                         const void *data, size_t len) {
   UTCP_ASSERT(offset <= q->len && len <= q->len - offset);
@@ -139,6 +167,11 @@ void utcp_bufq_consume(struct utcp_chunk_pool *p, struct utcp_bufq *q, size_t n)
     } else if (q->head_off == CS) {
       uint32_t next = chunk(p, q->head)->next;
       UTCP_ASSERT(next != 0);
+      if (q->hint_idx == q->head || q->hint_pos < CS) {
+        q->hint_idx = 0;
+      } else {
+        q->hint_pos -= CS;
+      }
       chunk_free(p, q->head);
       q->head = next;
       q->head_off = 0;
@@ -186,6 +219,7 @@ static void realign(struct utcp_chunk_pool *p, struct utcp_bufq *q) {
   }
   q->tail = wr;
   q->head_off = 0;
+  q->hint_idx = 0;
 }
 
 size_t utcp_bufq_move(struct utcp_chunk_pool *p, struct utcp_bufq *dst, struct utcp_bufq *src) {

@@ -24,6 +24,9 @@ struct utcp_bufq {
   uint32_t head, tail; /* index + 1; 0 when empty */
   uint32_t head_off;   /* offset of the first byte in the head chunk */
   uint32_t len;
+  /* Where utcp_bufq_read_at last stopped: chunk hint_idx (index + 1; 0: no hint) starts at
+   * position hint_pos, counted from the start of the head chunk. */
+  uint32_t hint_idx, hint_pos;
 };
 
 /* Threads n chunks (storage from the caller: n * sizeof(struct utcp_chunk)) into a pool. */
@@ -33,6 +36,7 @@ static inline void utcp_bufq_init(struct utcp_bufq *q) {
   q->head = q->tail = 0;
   q->head_off = 0;
   q->len = 0;
+  q->hint_idx = q->hint_pos = 0;
 }
 /* An empty queue whose first byte will sit at offset off (< UTCP_CHUNK_SIZE) of its first chunk.
  * Reassembly aligns each range's bytes to their sequence number modulo the chunk size, so that
@@ -49,6 +53,10 @@ size_t utcp_bufq_append(struct utcp_chunk_pool *p, struct utcp_bufq *q, const vo
 /* Copies len bytes starting offset bytes into the queue to out; offset + len <= q->len. */
 void utcp_bufq_copy(const struct utcp_chunk_pool *p, const struct utcp_bufq *q, size_t offset,
                     void *out, size_t len);
+/* The same, remembering the chunk where it stopped: reading a long queue front to back one
+ * segment at a time (the send queue) costs O(bytes) instead of a walk from the head each time. */
+void utcp_bufq_read_at(const struct utcp_chunk_pool *p, struct utcp_bufq *q, size_t offset,
+                       void *out, size_t len);
 /* Overwrites len bytes at offset (offset + len <= q->len) with data. */
 void utcp_bufq_write_at(struct utcp_chunk_pool *p, struct utcp_bufq *q, size_t offset,
                         const void *data, size_t len);

@@ -112,6 +112,16 @@ TEST(test_buf_append_copy_consume) {
     utcp_bufq_copy(&p, &r.q, off, out, n);
     CHECK(memcmp(out, r.bytes + off, n) == 0);
   }
+  /* Front to back as the send path reads, then backwards (the hint must not be trusted past
+   * where it points). */
+  for (size_t off = 0; off + 700 <= r.len; off += 700) {
+    utcp_bufq_read_at(&p, &r.q, off, out, 700);
+    CHECK(memcmp(out, r.bytes + off, 700) == 0);
+  }
+  for (size_t off = r.len - 1; off > 0; off -= off > 900 ? 900 : off) {
+    utcp_bufq_read_at(&p, &r.q, off, out, 1);
+    CHECK_EQ(out[0], r.bytes[off]);
+  }
   /* Consume to exactly a boundary, across one, then everything. */
   static const size_t eat[] = {CS, 1, CS - 1, 3, 2 * CS};
   for (size_t i = 0; i < sizeof eat / sizeof eat[0]; i++) {
@@ -286,7 +296,12 @@ TEST(test_buf_random_ops) {
         size_t off = utcp_rng_below(&rng, x->len);
         size_t n = utcp_rng_below(&rng, x->len - off + 1);
         uint8_t out[(CHUNKS + 1) * CS];
-        utcp_bufq_copy(&p, &x->q, off, out, n);
+        /* read_at's remembered chunk must survive every other operation in between. */
+        if (utcp_rng_chance(&rng, 1, 2)) {
+          utcp_bufq_read_at(&p, &x->q, off, out, n);
+        } else {
+          utcp_bufq_copy(&p, &x->q, off, out, n);
+        }
         CHECK(memcmp(out, x->bytes + off, n) == 0);
       } else if (op < 60) {
         if (x->len == 0) continue;
