@@ -20,5 +20,7 @@ int utcp_rng_chance(struct utcp_rng *rng, uint32_t num, uint32_t den);
 
 /* SipHash-2-4 of buf[0..len) under a 16-byte key. */
 uint64_t utcp_siphash(const uint8_t key[16], const void *buf, size_t len);
+/* SipHash-1-3 of two 64-bit words (keyed by k0, k1): the flow table's hash. */
+uint64_t utcp_siphash13_2x64(uint64_t k0, uint64_t k1, uint64_t a, uint64_t b);
 
 #endif

@@ -19,9 +19,14 @@ struct utcp_timer {
 struct utcp_timer_wheel {
   struct utcp_timer slots[UTCP_TIMER_SLOTS]; /* list heads (sentinels) */
   uint64_t nonempty[UTCP_TIMER_SLOTS / 64];  /* bit per slot with at least one timer */
+  uint64_t summary;                          /* bit per nonempty[] word that is not zero */
   uint64_t tick;                             /* next tick to process */
   uint64_t count;                            /* timers running */
   uint64_t work; /* cost counter: slots visited plus timers examined by expire (tests, stats) */
+  /* What utcp_timer_next last computed (the first non-empty slot's tick and the answer), kept
+   * exact by start, stop and expire so that asking on every poll costs O(1). */
+  uint64_t next_tick, next_ns;
+  bool next_valid;
 };
 
 /* Prepares an empty wheel whose clock starts at now. */
@@ -39,8 +44,10 @@ void utcp_timer_start(struct utcp_timer_wheel *w, struct utcp_timer *t, uint64_t
 void utcp_timer_stop(struct utcp_timer_wheel *w, struct utcp_timer *t);
 
 /* Earliest time at which utcp_timer_expire may have work: never later than the earliest
- * deadline, possibly earlier when a slot holds timers for a later turn. UINT64_MAX if empty.
- * Calling expire at the returned time always fires a timer or moves the wheel past a slot, so
+ * deadline, possibly earlier when a slot holds timers for a later turn or when the earliest
+ * timer of a slot that still holds others was stopped (the answer is cached: O(1)). UINT64_MAX if empty.
+ * Calling expire at the returned time always fires a timer, moves the wheel past a slot or
+ * makes the next answer later than that time, so
  * `while (utcp_timer_next(w) <= now) utcp_timer_expire(w, now, ...)` terminates. */
 uint64_t utcp_timer_next(const struct utcp_timer_wheel *w);
 

@@ -126,6 +126,25 @@ TEST(test_cksum_pseudo_header) {
   memcpy(all + 12, "\x01\x02\x03\x04\x05\x06\x07", 7);
   CHECK_EQ(wire16(utcp_cksum_finish(utcp_cksum_add(s, all + 12, 7))), ref_cksum(0, all, 19));
   CHECK(utcp_cksum_pseudo(src, dst, 6, 1500) != utcp_cksum_pseudo(dst + 1, src, 6, 1500));
+  /* Arithmetic on the words must equal summing the bytes, carries and all. */
+  uint64_t x = 0x9e3779b97f4a7c15ull;
+  for (int i = 0; i < 20000; i++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    uint32_t a = (uint32_t)x, b = (uint32_t)(x >> 32);
+    uint16_t len = i < 16 ? (uint16_t)(0xffff - i) : (uint16_t)(x >> 17);
+    if (i % 3 == 0) a = 0xffffffffu, b = 0xfffffffeu;
+    uint8_t p[12] = {(uint8_t)(a >> 24), (uint8_t)(a >> 16), (uint8_t)(a >> 8), (uint8_t)a,
+                     (uint8_t)(b >> 24), (uint8_t)(b >> 16), (uint8_t)(b >> 8), (uint8_t)b,
+                     0, 6, (uint8_t)(len >> 8), (uint8_t)len};
+    CHECK_EQ(wire16(utcp_cksum_finish(utcp_cksum_pseudo(a, b, 6, len))), ref_cksum(0, p, 12));
+    /* And continuing the sum over an odd-length tail of data. */
+    uint8_t both[12 + 5];
+    memcpy(both, p, 12);
+    memcpy(both + 12, &x, 5);
+    CHECK_EQ(wire16(utcp_cksum_finish(utcp_cksum_add(utcp_cksum_pseudo(a, b, 6, len), both + 12,
+                                                     5))),
+             ref_cksum(0, both, 17));
+  }
 }
 
 TEST(test_cksum_update16_rfc1624_example) {
