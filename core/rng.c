@@ -55,8 +55,22 @@ int utcp_rng_chance(struct utcp_rng *rng, uint32_t num, uint32_t den) {
   } while (0)
 
 static uint64_t load_le64(const uint8_t *p) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  uint64_t v;
+  memcpy(&v, p, sizeof v);
+  return v;
+#else
   uint64_t v = 0;
   for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+  return v;
+#endif
+}
+
+/* The last len < 8 bytes as a little-endian word, without a byte-wise copy into memory that is
+ * read back whole (a store-to-load forwarding stall). */
+static uint64_t load_le_tail(const uint8_t *p, size_t len) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < len; i++) v |= (uint64_t)p[i] << (8 * i);
   return v;
 }
 
@@ -75,9 +89,7 @@ uint64_t utcp_siphash(const uint8_t key[16], const void *buf, size_t len) {
     SIPROUND(v0, v1, v2, v3);
     v0 ^= m;
   }
-  uint8_t tail[8] = {0};
-  memcpy(tail, in + full, len - full);
-  uint64_t b = ((uint64_t)len << 56) | load_le64(tail);
+  uint64_t b = ((uint64_t)len << 56) | load_le_tail(in + full, len - full);
   v3 ^= b;
   SIPROUND(v0, v1, v2, v3);
   SIPROUND(v0, v1, v2, v3);
