@@ -76,6 +76,19 @@ static void remove_entry(struct utcp_stack *s, struct utcp_arp_entry *e) {
   t->free_entry = idx1;
 }
 
+/* Frees one entry still resolving (its held frames are counted drops); false if none. */
+static bool evict_pending(struct utcp_stack *s) {
+  struct utcp_arp_table *t = &s->arp;
+  for (uint32_t i = 0; i < t->n_entries; i++) {
+    struct utcp_arp_entry *e = &t->entries[i];
+    if (e->state != ARP_PENDING) continue;
+    remove_entry(s, e);
+    s->ctr.arp_pending_evicted++;
+    return true;
+  }
+  return false;
+}
+
 static void send_arp(struct utcp_stack *s, uint16_t op, const struct utcp_mac *dst_mac,
                      const struct utcp_mac *tha, uint32_t tpa) {
   uint8_t *buf = s->sink.alloc(s->sink.ctx, UTCP_ETH_HLEN + UTCP_ARP_LEN);
@@ -165,8 +178,11 @@ void utcp_arp_input(struct utcp_stack *s, const uint8_t *pkt, size_t len, uint64
     why = UTCP_DROP_ARP_NOT_FOR_US;
     goto drop;
   }
-  /* ... then, being the target, add the sender if it was not there (spa 0 is a probe). */
+  /* ... then, being the target, add the sender if it was not there (spa 0 is a probe). A host
+   * asking for us is about to talk to us: it beats a next hop that never answered (under a
+   * spoofed SYN flood the table fills with those), so a full table gives up a pending entry. */
   if (!merged && arp.spa != 0) {
+    if (s->arp.free_entry == NIL) evict_pending(s);
     e = insert(s, arp.spa);
     if (e != NULL) learn(s, e, &arp.sha, now);
   }

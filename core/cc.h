@@ -1,6 +1,7 @@
 /* Congestion control behind a small interface, so another algorithm (CUBIC) is one more file.
  * The loss-recovery mechanics (duplicate-ACK counting, the recovery point, which segment to
- * retransmit) live in tcp_input.c; an algorithm only sizes cwnd and ssthresh. */
+ * retransmit: NewReno, or RFC 6675 with the SACK scoreboard) live in tcp_input.c and
+ * tcp_output.c; an algorithm only sizes cwnd and ssthresh. */
 #ifndef UTCP_CORE_CC_H
 #define UTCP_CORE_CC_H
 
@@ -23,6 +24,11 @@ struct utcp_cc_ops {
   void (*on_dupack_in_recovery)(struct utcp_stack *s, struct utcp_tcb *t);
   /* Full ACK: leave recovery (RFC 6582 3.2 step 3). */
   void (*on_exit_recovery)(struct utcp_stack *s, struct utcp_tcb *t);
+  /* SACK-based loss recovery begins (RFC 6675 5 step 4.2): ssthresh and cwnd for it; no
+   * inflation, the pipe estimate does that job. */
+  void (*on_enter_sack_recovery)(struct utcp_stack *s, struct utcp_tcb *t);
+  /* SACK-based loss recovery ends (RFC 6675 5 step A: RecoveryPoint cumulatively ACKed). */
+  void (*on_exit_sack_recovery)(struct utcp_stack *s, struct utcp_tcb *t);
   /* Retransmission timeout (RFC 5681 eq. 4). */
   void (*on_rto)(struct utcp_stack *s, struct utcp_tcb *t);
   /* Sending after an idle period longer than an RTO (RFC 5681 4.1). */

@@ -1,5 +1,6 @@
 /* NewReno: RFC 5681 slow start and congestion avoidance with appropriate byte counting
- * (RFC 3465, L = 2 SMSS), RFC 6582 fast recovery, RFC 6928 initial window. */
+ * (RFC 3465, L = 2 SMSS), RFC 6582 fast recovery, RFC 6675 cwnd/ssthresh for SACK-based
+ * recovery, RFC 6928 initial window. */
 #include "cc.h"
 
 #include "tcp_impl.h"
@@ -49,7 +50,11 @@ static uint32_t half_flight(const struct utcp_tcb *t) {
 
 static void nr_enter_recovery(struct utcp_stack *s, struct utcp_tcb *t) {
   (void)s;
-  t->ssthresh = half_flight(t);
+  /* RFC 5681 3.2 step 2: "additional data sent in limited transmit MUST NOT be included in
+   * this calculation" (eq. 4). */
+  uint32_t flight = utcp_cc_flight(t);
+  flight = flight > t->lt_bytes ? flight - t->lt_bytes : 0;
+  t->ssthresh = flight / 2 > 2u * t->smss ? flight / 2 : 2u * t->smss;
   /* RFC 5681 3.2 step 3 / RFC 6582 3.2 step 2: cwnd = ssthresh + 3*SMSS. */
   t->cwnd = t->ssthresh + 3u * t->smss;
 }
@@ -76,6 +81,24 @@ static void nr_exit_recovery(struct utcp_stack *s, struct utcp_tcb *t) {
   t->bytes_acked_ca = 0;
 }
 
+static void nr_enter_sack_recovery(struct utcp_stack *s, struct utcp_tcb *t) {
+  (void)s;
+  /* RFC 6675 5 (4.2): ssthresh = cwnd = FlightSize / 2, with RFC 5681 eq. 4's floor of
+   * 2*SMSS; data sent by limited transmit is not part of FlightSize here (RFC 5681 3.2). */
+  uint32_t flight = utcp_cc_flight(t);
+  flight = flight > t->lt_bytes ? flight - t->lt_bytes : 0;
+  t->ssthresh = flight / 2 > 2u * t->smss ? flight / 2 : 2u * t->smss;
+  t->cwnd = t->ssthresh;
+  t->bytes_acked_ca = 0;
+}
+
+static void nr_exit_sack_recovery(struct utcp_stack *s, struct utcp_tcb *t) {
+  (void)s;
+  /* RFC 6675 leaves cwnd at ssthresh through recovery; congestion avoidance resumes from it. */
+  t->cwnd = t->ssthresh;
+  t->bytes_acked_ca = 0;
+}
+
 static void nr_on_rto(struct utcp_stack *s, struct utcp_tcb *t) {
   (void)s;
   /* RFC 5681 3.1: on the first timeout ssthresh from eq. 4; cwnd to the loss window, 1 SMSS.
@@ -99,6 +122,8 @@ const struct utcp_cc_ops utcp_cc_newreno = {
     .on_partial_ack = nr_on_partial_ack,
     .on_dupack_in_recovery = nr_dupack_in_recovery,
     .on_exit_recovery = nr_exit_recovery,
+    .on_enter_sack_recovery = nr_enter_sack_recovery,
+    .on_exit_sack_recovery = nr_exit_sack_recovery,
     .on_rto = nr_on_rto,
     .on_idle_restart = nr_idle_restart,
 };

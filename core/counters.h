@@ -32,6 +32,7 @@
   X(arp_in_replies, "arpInReplies")                                \
   X(arp_out_requests, "arpOutRequests")                            \
   X(arp_out_replies, "arpOutReplies")                              \
+  X(arp_pending_evicted, "utcpArpPendingEvicted")                  \
   X(tcp_active_opens, "tcpActiveOpens")                            \
   X(tcp_passive_opens, "tcpPassiveOpens")                          \
   X(tcp_attempt_fails, "tcpAttemptFails")                          \
@@ -43,7 +44,20 @@
   X(tcp_out_rsts, "tcpOutRsts")                                    \
   X(tcp_syncookies_sent, "TcpExtSyncookiesSent")                   \
   X(tcp_syncookies_recv, "TcpExtSyncookiesRecv")                   \
-  X(tcp_syncookies_failed, "TcpExtSyncookiesFailed")
+  X(tcp_syncookies_failed, "TcpExtSyncookiesFailed")               \
+  X(tcp_sack_recovery_episodes, "TcpExtTCPSackRecovery")           \
+  X(tcp_sack_rexmits, "TcpExtTCPSackRetrans")                      \
+  X(tcp_sack_blocks_invalid, "TcpExtTCPSACKDiscard")               \
+  X(tcp_sack_dsack_recv, "TcpExtTCPDSACKRecv")                     \
+  X(tcp_sack_scoreboard_full, "TcpExtTCPSackScoreboardFull")       \
+  X(tcp_sack_rto_cleared, "TcpExtTCPSackRtoCleared")               \
+  X(tcp_zw_abort_peer, "utcpZeroWindowAbortPeer")                  \
+  X(tcp_zw_abort_local, "utcpZeroWindowAbortLocal")                \
+  X(tcp_zw_abort_pressure, "utcpZeroWindowAbortPressure")          \
+  X(tcp_abort_on_timeout, "TcpExtTCPAbortOnTimeout")               \
+  X(tcp_timewait_overflow, "TcpExtTCPTimeWaitOverflow")           \
+  X(tcp_timewait_recycled, "TcpExtTWRecycled")                    \
+  X(tcp_oow_ack_skipped, "TcpExtTCPACKSkippedSeq")
 
 /* Coverage marks (TigerBeetle): named paths a test can assert were reached. */
 #define UTCP_COVERAGE_LIST(X) \
@@ -68,7 +82,16 @@
   X(rst_in_window_exact)      \
   X(ack_unsent_data)          \
   X(window_shrink_avoided)    \
-  X(zero_window_probe_answered)
+  X(zero_window_probe_answered) \
+  X(sack_recovery)            \
+  X(sack_rexmit)              \
+  X(sack_new_data)            \
+  X(sack_rescue)              \
+  X(sack_lost_entry)          \
+  X(sack_skip_sacked)         \
+  X(sack_rto_cleared)         \
+  X(dsack_received)           \
+  X(zero_window_abort)
 
 enum utcp_coverage {
 #define UTCP_COV_ENUM(name) UTCP_COV_##name,

@@ -161,7 +161,7 @@ struct utcp_reass_result utcp_reass_insert(struct utcp_reass_pool *p, struct utc
                                            uint32_t max_ranges, uint32_t max_bytes) {
   UTCP_ASSERT(data != 0 || len == 0);
   UTCP_ASSERT(len <= INT32_MAX);
-  struct utcp_reass_result res = {0, 0, false};
+  struct utcp_reass_result res = {.stored = 0, .dup = 0, .refused = false};
   /* prev: the last range ending at or before the cursor; cur: the first range after prev. */
   uint32_t prev = 0, cur = r->head;
   while (cur != 0 && utcp_seq_le(node_end(node(p, cur)), seq)) {
@@ -176,6 +176,10 @@ struct utcp_reass_result utcp_reass_insert(struct utcp_reass_pool *p, struct utc
       uint32_t upto = (uint32_t)utcp_seq_diff(node_end(node(p, cur)), seq);
       if (upto > len) upto = len;
       UTCP_ASSERT(upto > pos);
+      if (res.dup == 0) {
+        res.dup_seq = at; /* RFC 2883 4.2: the first duplicate sub-segment is reported */
+        res.dup_len = upto - pos;
+      }
       res.dup += upto - pos;
       pos = upto;
       recent_touch(r, cur); /* RFC 2018 4: the block holding the latest segment goes first */

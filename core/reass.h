@@ -51,6 +51,8 @@ struct utcp_reass_result {
   uint32_t stored;   /* new bytes stored */
   uint32_t dup;      /* bytes that were already held (D-SACK material) */
   bool refused;      /* some new bytes not stored: range or byte limit, or pools empty */
+  utcp_seq_t dup_seq; /* the first run of already-held bytes (RFC 2883 4.2), when dup > 0 */
+  uint32_t dup_len;
 };
 
 /* Inserts data for [seq, seq + len), which the caller has trimmed to lie at or above rcv_nxt

@@ -106,6 +106,7 @@ void utcp_stack_input(struct utcp_stack *s, const uint8_t *frame, size_t len, ui
   switch (eth.type) {
     case UTCP_ETHERTYPE_IPV4:
       utcp_ipv4_input(s, eth.payload, eth.payload_len, now);
+      utcp_tcp_pool_wakeup(s);
       return;
     case UTCP_ETHERTYPE_ARP:
       utcp_arp_input(s, eth.payload, eth.payload_len, now);
@@ -128,6 +129,7 @@ void utcp_stack_on_timer(struct utcp_stack *s, uint64_t now) {
   if (now > s->now) s->now = now;
   utcp_arp_on_timer(s, now);
   utcp_tcp_on_timer(s, now);
+  utcp_tcp_pool_wakeup(s);
 }
 
 void utcp_stack_flush(struct utcp_stack *s) {

@@ -17,6 +17,7 @@ void utcp_tcp_config_default(struct utcp_tcp_config *c) {
   c->chunks = 16384;
   c->reass_nodes = 8192;
   c->reass_max_ranges = 32;
+  c->sack_max_ranges = 16;
   c->sndbuf_bytes = 64 * 1024;
   c->rcvbuf_bytes = 64 * 1024;
   c->mss_default = 536;
@@ -38,6 +39,10 @@ void utcp_tcp_config_default(struct utcp_tcp_config *c) {
   c->persist_min_ns = 1 * SEC;
   c->persist_max_ns = 60 * SEC;
   c->challenge_ack_limit = 1000;
+  c->challenge_ack_interval_ns = 1 * SEC;
+  c->zero_window_timeout_ns = 3600 * SEC;
+  c->zero_window_pressure_ns = 10 * SEC;
+  c->oow_ack_interval_ns = 500 * MS;
   c->ephemeral_lo = 32768;
   c->ephemeral_hi = 60999;
 }
@@ -46,6 +51,7 @@ int utcp_tcp_config_check(const struct utcp_tcp_config *c) {
   if (c->max_conns == 0 || c->max_conns > HANDLE_INDEX_MASK || c->syn_backlog == 0 ||
       c->chunks == 0 || c->reass_nodes == 0 || c->reass_max_ranges == 0)
     return UTCP_ERR_INVAL;
+  if (c->sack_max_ranges == 0 || c->sack_max_ranges > UTCP_SACK_RANGES_MAX) return UTCP_ERR_INVAL;
   if (c->sndbuf_bytes < 2048 || c->rcvbuf_bytes < 2048 || c->rcvbuf_bytes > (1u << 30) ||
       c->sndbuf_bytes > (1u << 30))
     return UTCP_ERR_INVAL;
@@ -58,6 +64,7 @@ int utcp_tcp_config_check(const struct utcp_tcp_config *c) {
   if (c->msl_ns == 0 || c->keepidle_ns == 0 || c->keepintvl_ns == 0 || c->keepcnt == 0)
     return UTCP_ERR_INVAL;
   if (c->persist_min_ns == 0 || c->persist_min_ns > c->persist_max_ns) return UTCP_ERR_INVAL;
+  if (c->challenge_ack_interval_ns == 0) return UTCP_ERR_INVAL;
   if (c->syn_retries == 0 || c->data_retries == 0 || c->syn_retries > 30 || c->data_retries > 30)
     return UTCP_ERR_INVAL;
   if (c->ephemeral_lo == 0 || c->ephemeral_lo > c->ephemeral_hi) return UTCP_ERR_INVAL;
@@ -120,12 +127,12 @@ void utcp_tcp_destroy(struct utcp_stack *s) {
 
 static uint32_t flow_hash(const struct utcp_tcp *tcp, uint32_t laddr, uint16_t lport,
                           uint32_t raddr, uint16_t rport) {
-  uint8_t key[12];
-  memcpy(key, &laddr, 4);
-  memcpy(key + 4, &raddr, 4);
-  memcpy(key + 8, &lport, 2);
-  memcpy(key + 10, &rport, 2);
-  return (uint32_t)utcp_siphash(tcp->flow_key, key, sizeof key) & (tcp->n_buckets - 1);
+  uint64_t k0, k1;
+  memcpy(&k0, tcp->flow_key, 8);
+  memcpy(&k1, tcp->flow_key + 8, 8);
+  uint64_t h = utcp_siphash13_2x64(k0, k1, (uint64_t)laddr << 32 | raddr,
+                                   (uint64_t)lport << 16 | rport);
+  return (uint32_t)h & (tcp->n_buckets - 1);
 }
 
 struct utcp_tcb *utcp_tcb_lookup(struct utcp_stack *s, uint32_t laddr, uint16_t lport,
@@ -164,9 +171,58 @@ static void hash_remove(struct utcp_stack *s, struct utcp_tcb *t) {
 
 /* ---- TCB life ---- */
 
+static void tw_unlink(struct utcp_stack *s, struct utcp_tcb *t) {
+  struct utcp_tcp *tcp = s->tcp;
+  if (t->tw_prev != NIL) {
+    tcp->tcbs[t->tw_prev - 1].tw_next = t->tw_next;
+  } else {
+    tcp->tw_head = t->tw_next;
+  }
+  if (t->tw_next != NIL) {
+    tcp->tcbs[t->tw_next - 1].tw_prev = t->tw_prev;
+  } else {
+    tcp->tw_tail = t->tw_prev;
+  }
+  t->tw_next = t->tw_prev = NIL;
+}
+
+static void tw_append(struct utcp_stack *s, struct utcp_tcb *t) {
+  struct utcp_tcp *tcp = s->tcp;
+  uint32_t i = tcb_index(s, t) + 1;
+  t->tw_prev = tcp->tw_tail;
+  t->tw_next = NIL;
+  if (tcp->tw_tail != NIL) {
+    tcp->tcbs[tcp->tw_tail - 1].tw_next = i;
+  } else {
+    tcp->tw_head = i;
+  }
+  tcp->tw_tail = i;
+}
+
+static void tcb_free(struct utcp_stack *s, struct utcp_tcb *t);
+
+/* The connection table is full: end the oldest TIME-WAIT connection the application no longer
+ * holds, so that a busy server or client that closes first keeps opening connections instead
+ * of refusing them (FreeBSD's tcp_tw_2msl_scan(reuse) and Linux's tcp_max_tw_buckets make the
+ * same trade). Counted: TcpExtTCPTimeWaitOverflow. A few entries are looked at, never the whole
+ * list. */
+static bool tw_recycle(struct utcp_stack *s) {
+  uint32_t i = s->tcp->tw_head;
+  for (int k = 0; k < 8 && i != NIL; k++) {
+    struct utcp_tcb *t = &s->tcp->tcbs[i - 1];
+    if (t->flags & TF_ORPHAN) {
+      s->ctr.tcp_timewait_overflow++;
+      tcb_free(s, t);
+      return true;
+    }
+    i = t->tw_next;
+  }
+  return false;
+}
+
 struct utcp_tcb *utcp_tcb_alloc(struct utcp_stack *s) {
   struct utcp_tcp *tcp = s->tcp;
-  if (tcp->free_head == NIL) return NULL;
+  if (tcp->free_head == NIL && !tw_recycle(s)) return NULL;
   struct utcp_tcb *t = &tcp->tcbs[tcp->free_head - 1];
   tcp->free_head = t->q_next;
   uint8_t gen = (uint8_t)(t->gen + 1);
@@ -215,6 +271,7 @@ static void free_buffers(struct utcp_stack *s, struct utcp_tcb *t) {
 static void tcb_free(struct utcp_stack *s, struct utcp_tcb *t) {
   struct utcp_tcp *tcp = s->tcp;
   UTCP_ASSERT(t->used);
+  if (t->state == UTCP_TCP_TIME_WAIT) tw_unlink(s, t);
   utcp_tcb_timers_stop(s, t);
   free_buffers(s, t);
   ready_unlink(s, t);
@@ -278,6 +335,8 @@ void utcp_tcb_set_state(struct utcp_stack *s, struct utcp_tcb *t, int state) {
   if (t->state == state) return;
   int old = t->state;
   t->state = (uint8_t)state;
+  if (old == UTCP_TCP_TIME_WAIT) tw_unlink(s, t);
+  if (state == UTCP_TCP_TIME_WAIT) tw_append(s, t);
   /* tcpCurrEstab is derived (utcp_tcp_conns_in_state); resets are counted where they happen. */
   if (state == UTCP_TCP_ESTABLISHED && old == UTCP_TCP_SYN_RECEIVED && (t->flags & TF_PASSIVE)) {
     struct utcp_tcb *l = t->listener ? &s->tcp->tcbs[t->listener - 1] : NULL;
@@ -440,14 +499,31 @@ int utcp_tcp_accept(struct utcp_stack *s, utcp_conn_t listener, utcp_conn_t *out
   return 0;
 }
 
-static int pick_ephemeral(struct utcp_stack *s, uint32_t raddr, uint16_t rport, uint16_t *port) {
+/* Whether an active open may use this 4-tuple: free, or held only by a TIME-WAIT connection
+ * that can be taken over, as Linux's tcp_tw_reuse allows: timestamps were in use (so PAWS
+ * discards the old incarnation's duplicates, RFC 7323 5.5 and RFC 6191 2), the application has
+ * let go of it, and it has lasted at least one second (the new connection's timestamps are then
+ * past every old one). The old connection ends here. Counted: TcpExtTWRecycled. */
+static bool tuple_free_for_connect(struct utcp_stack *s, uint16_t lport, uint32_t raddr,
+                                   uint16_t rport, uint64_t now) {
+  struct utcp_tcb *t = utcp_tcb_lookup(s, s->cfg.ip, lport, raddr, rport);
+  if (t == NULL) return true;
+  if (t->state != UTCP_TCP_TIME_WAIT || !t->ts_ok || !(t->flags & TF_ORPHAN)) return false;
+  uint64_t entered = t->t_2msl - 2 * s->cfg.tcp.msl_ns;
+  if (now < entered + 1000000000ull) return false;
+  s->ctr.tcp_timewait_recycled++;
+  tcb_free(s, t);
+  return true;
+}
+
+static int pick_ephemeral(struct utcp_stack *s, uint32_t raddr, uint16_t rport, uint16_t *port,
+                          uint64_t now) {
   const struct utcp_tcp_config *c = &s->cfg.tcp;
   uint32_t range = (uint32_t)c->ephemeral_hi - c->ephemeral_lo + 1;
   for (uint32_t i = 0; i < range; i++) {
     uint16_t p = s->tcp->next_ephemeral;
     s->tcp->next_ephemeral = p >= c->ephemeral_hi ? c->ephemeral_lo : (uint16_t)(p + 1);
-    if (utcp_tcb_lookup(s, s->cfg.ip, p, raddr, rport) == NULL &&
-        utcp_tcb_listener(s, p) == NULL) {
+    if (utcp_tcb_listener(s, p) == NULL && tuple_free_for_connect(s, p, raddr, rport, now)) {
       *port = p;
       return 0;
     }
@@ -463,9 +539,9 @@ int utcp_tcp_connect_opts(struct utcp_stack *s, uint32_t raddr, uint16_t rport, 
   if (now > s->now) s->now = now;
   if (utcp_ip_next_hop(s, raddr) == 0) return UTCP_ERR_HOSTUNREACH;
   if (lport == 0) {
-    int rc = pick_ephemeral(s, raddr, rport, &lport);
+    int rc = pick_ephemeral(s, raddr, rport, &lport, now);
     if (rc < 0) return rc;
-  } else if (utcp_tcb_lookup(s, s->cfg.ip, lport, raddr, rport) != NULL) {
+  } else if (!tuple_free_for_connect(s, lport, raddr, rport, now)) {
     return UTCP_ERR_ADDRINUSE;
   }
   struct utcp_tcb *t = utcp_tcb_alloc(s);
@@ -522,7 +598,11 @@ int utcp_tcp_send(struct utcp_stack *s, utcp_conn_t c, const void *buf, size_t l
   if (room == 0) return UTCP_ERR_AGAIN;
   size_t want = len < room ? len : room;
   size_t n = utcp_bufq_append(&s->tcp->chunks, &t->sndq, buf, want);
-  if (n == 0) return UTCP_ERR_AGAIN; /* chunk pool dry: back-pressure, not an error */
+  if (n < want && s->tcp->chunks.n_free == 0) utcp_tcb_zw_pressure(s, t, now);
+  /* Chunk pool dry: back-pressure, not an error; WRITABLE follows when it refills
+   * (utcp_tcp_pool_wakeup). */
+  if (s->tcp->chunks.n_free == 0) s->tcp->pool_dry = true;
+  if (n == 0) return UTCP_ERR_AGAIN;
   if (t->state != UTCP_TCP_SYN_SENT && t->state != UTCP_TCP_SYN_RECEIVED) utcp_tcp_output(s, t, now);
   return (int)n;
 }
@@ -548,6 +628,8 @@ int utcp_tcp_recv(struct utcp_stack *s, utcp_conn_t c, void *buf, size_t len, bo
   if (peek) return (int)n;
   uint32_t before = utcp_tcp_rcv_space(s, t);
   utcp_bufq_consume(&s->tcp->chunks, &t->rcvq, n);
+  utcp_tcb_timers_update(s, t); /* a read ends a zero-window stall of ours */
+  utcp_tcp_pool_wakeup(s);
   /* RFC 9293 3.8.6.2.2: announce the opened window once it has grown by min(RCV.BUFF/2, MSS)
    * beyond what was last advertised. */
   if (t->state == UTCP_TCP_ESTABLISHED || t->state == UTCP_TCP_FIN_WAIT_1 ||
@@ -612,6 +694,119 @@ static void abort_conn(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now) {
   utcp_tcb_release_if_done(s, t);
 }
 
+/* ---- zero-window reclaim ---- */
+
+/* RFC 9293 3.8.6.1: a receiver MAY keep its window closed indefinitely (MAY-8) and the sender
+ * MUST keep the connection open while probes are answered (MUST-37), "subject to the
+ * implementation's resource management concerns" (RFC 6429). A connection that holds buffer
+ * memory stalled on a zero window is such a concern: 1 when the peer's window is closed on
+ * data we hold, 2 when ours is (a full receive buffer the application does not read). */
+static int zw_stall(const struct utcp_stack *s, const struct utcp_tcb *t) {
+  switch (t->state) {
+    case UTCP_TCP_ESTABLISHED:
+    case UTCP_TCP_CLOSE_WAIT:
+    case UTCP_TCP_FIN_WAIT_1:
+    case UTCP_TCP_FIN_WAIT_2:
+    case UTCP_TCP_CLOSING:
+    case UTCP_TCP_LAST_ACK:
+      break;
+    default:
+      return 0;
+  }
+  if (t->snd_wnd == 0 && t->sndq.len > 0) return 1;
+  if (t->rcvq.len > 0 && utcp_tcp_rcv_space(s, t) == 0 && !(t->flags & TF_SHUT_RD)) return 2;
+  return 0;
+}
+
+void utcp_tcb_zw_update(struct utcp_stack *s, struct utcp_tcb *t) {
+  uint64_t limit = s->cfg.tcp.zero_window_timeout_ns;
+  if (limit == 0 || zw_stall(s, t) == 0) {
+    t->t_zwait = 0;
+  } else if (t->t_zwait == 0) {
+    t->t_zwait = s->now + limit;
+  }
+}
+
+/* Reclaim: RST the peer (RFC 9293 3.10.5 ABORT), free every buffer, ETIMEDOUT. */
+static void zw_abort(struct utcp_stack *s, struct utcp_tcb *t, int why, uint64_t now) {
+  UTCP_COVER(s, zero_window_abort);
+  if (why == 1) {
+    s->ctr.tcp_zw_abort_peer++;
+  } else {
+    s->ctr.tcp_zw_abort_local++;
+  }
+  utcp_tcp_send_ctl(s, t, t->snd_nxt, t->rcv_nxt, UTCP_TCP_RST | UTCP_TCP_ACK, now);
+  utcp_bufq_clear(&s->tcp->chunks, &t->rcvq);
+  utcp_tcb_drop(s, t, UTCP_ERR_TIMEDOUT);
+}
+
+bool utcp_tcb_zw_expired(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now) {
+  int why = s->cfg.tcp.zero_window_timeout_ns != 0 ? zw_stall(s, t) : 0;
+  if (why == 0) return false;
+  zw_abort(s, t, why, now);
+  return true;
+}
+
+void utcp_tcb_zw_pressure(struct utcp_stack *s, const struct utcp_tcb *except, uint64_t now) {
+  const struct utcp_tcp_config *c = &s->cfg.tcp;
+  struct utcp_tcp *tcp = s->tcp;
+  if (c->zero_window_timeout_ns == 0 || c->zero_window_pressure_ns == 0) return;
+  /* One look per 100 ms at most: a dry pool is met by every segment until it refills. */
+  if (tcp->zw_scan_ns != 0 && now + 1 - tcp->zw_scan_ns < 100 * MS) return;
+  tcp->zw_scan_ns = now + 1;
+  /* Longest stalled first, until a sixteenth of the pool is free again. */
+  for (int round = 0; round < 64 && tcp->chunks.n_free < tcp->chunks.n_chunks / 16 + 1; round++) {
+    struct utcp_tcb *best = NULL;
+    for (uint32_t i = 0; i < tcp->n_tcbs; i++) {
+      struct utcp_tcb *t = &tcp->tcbs[i];
+      if (!t->used || t == except || t->t_zwait == 0) continue;
+      uint64_t since = t->t_zwait - c->zero_window_timeout_ns;
+      if (now < since + c->zero_window_pressure_ns || zw_stall(s, t) == 0) continue;
+      if (best == NULL || t->t_zwait < best->t_zwait) best = t;
+    }
+    if (best == NULL) return;
+    s->ctr.tcp_zw_abort_pressure++;
+    zw_abort(s, best, zw_stall(s, best), now);
+  }
+}
+
+/* Called after every entry point that may free chunks. While the pool is dry writers see
+ * utcp_tcp_writable 0 (or UTCP_ERR_AGAIN); once a sixteenth of it is free again (not at the
+ * first chunk: they would only find it dry once more), every connection that can send and has
+ * room gets a WRITABLE event, so that no writer waits for ever. O(connections) per refill. */
+void utcp_tcp_pool_wakeup(struct utcp_stack *s) {
+  struct utcp_tcp *tcp = s->tcp;
+  if (tcp->chunks.n_free == 0) tcp->pool_dry = true;
+  if (!tcp->pool_dry || tcp->chunks.n_free < tcp->chunks.n_chunks / 16 + 1) return;
+  tcp->pool_dry = false;
+  for (uint32_t i = 0; i < tcp->n_tcbs; i++) {
+    struct utcp_tcb *t = &tcp->tcbs[i];
+    if (!t->used || (t->state != UTCP_TCP_ESTABLISHED && t->state != UTCP_TCP_CLOSE_WAIT) ||
+        (t->flags & TF_FIN_QUEUED) || t->sndq.len >= t->sndbuf)
+      continue;
+    utcp_tcb_event(s, t, UTCP_EV_WRITABLE);
+  }
+}
+
+/* ---- answers to unacceptable segments ---- */
+
+/* RFC 9293 3.10.7.4 answers every unacceptable segment with an ACK. A flood of forged pure ACKs
+ * with random sequence numbers would turn each into an ACK from us: as Linux does
+ * (tcp_oow_rate_limited), such answers are limited per connection. Data (whose duplicates need
+ * their ACK and D-SACK for recovery), FIN and SYN (RFC 5961 4.2, limited by
+ * utcp_tcp_challenge_ack) are always answered. */
+bool utcp_tcb_oow_ack_allowed(struct utcp_stack *s, struct utcp_tcb *t, const struct utcp_seg *seg,
+                              uint64_t now) {
+  uint64_t gap = s->cfg.tcp.oow_ack_interval_ns;
+  if (gap == 0 || seg->len > 0 || (seg->flags & (UTCP_TCP_SYN | UTCP_TCP_FIN))) return true;
+  if (t->last_oow_ack_ns != 0 && now - t->last_oow_ack_ns < gap) {
+    s->ctr.tcp_oow_ack_skipped++;
+    return false;
+  }
+  t->last_oow_ack_ns = now == 0 ? 1 : now;
+  return true;
+}
+
 /* Closing a listener resets what waits in its queues. */
 static void close_listener(struct utcp_stack *s, struct utcp_tcb *l, uint64_t now) {
   struct utcp_tcp *tcp = s->tcp;
@@ -645,6 +840,7 @@ int utcp_tcp_close(struct utcp_stack *s, utcp_conn_t c, uint64_t now) {
   /* RFC 2525 2.17 (as Linux): closing with unread data resets; so does SO_LINGER 0. */
   if (t->rcvq.len > 0 || t->linger == 0) {
     abort_conn(s, t, now);
+    utcp_tcp_pool_wakeup(s);
     return 0;
   }
   switch (t->state) {
@@ -659,6 +855,10 @@ int utcp_tcp_close(struct utcp_stack *s, utcp_conn_t c, uint64_t now) {
       t->flags |= TF_SHUT_RD;
       if (!(t->flags & TF_FIN_QUEUED)) queue_fin(s, t);
       utcp_tcp_output(s, t, now);
+      /* Closed after shutdown(WR) had its FIN acknowledged: the orphan must not wait for
+       * the peer's FIN for ever either (as process_ack does on entering FIN-WAIT-2). */
+      if (t->state == UTCP_TCP_FIN_WAIT_2 && t->t_2msl == 0)
+        t->t_2msl = now + 2 * s->cfg.tcp.msl_ns;
       utcp_tcb_timers_update(s, t);
       return 0;
   }
@@ -668,6 +868,7 @@ int utcp_tcp_abort(struct utcp_stack *s, utcp_conn_t c, uint64_t now) {
   struct utcp_tcb *t = tcb_of(s, c);
   if (t == NULL) return UTCP_ERR_BADF;
   if (release_handle(s, t, now)) abort_conn(s, t, now);
+  utcp_tcp_pool_wakeup(s);
   return 0;
 }
 
@@ -772,6 +973,7 @@ int utcp_tcp_info(const struct utcp_stack *s, utcp_conn_t c, struct utcp_tcp_inf
   i->sndbuf_used = t->sndq.len;
   i->rcvbuf_used = t->rcvq.len;
   i->ooo_bytes = t->reass.bytes;
+  i->ooo_ranges = t->reass.n_ranges;
   i->bytes_acked = t->bytes_acked;
   i->bytes_received = t->bytes_received;
   i->laddr = t->laddr;
@@ -790,6 +992,7 @@ int utcp_tcp_readable(const struct utcp_stack *s, utcp_conn_t c) {
 int utcp_tcp_writable(const struct utcp_stack *s, utcp_conn_t c) {
   const struct utcp_tcb *t = tcb_of(s, c);
   if (t == NULL) return UTCP_ERR_BADF;
+  if (s->tcp->chunks.n_free == 0) return 0; /* no chunk to write into (see utcp_tcp_send) */
   return t->sndq.len >= t->sndbuf ? 0 : (int)(t->sndbuf - t->sndq.len);
 }
 

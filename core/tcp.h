@@ -19,6 +19,7 @@ struct utcp_tcp_config {
   uint32_t chunks;           /* 2 KiB buffer chunks shared by every connection */
   uint32_t reass_nodes;      /* out-of-order ranges shared by every connection */
   uint32_t reass_max_ranges; /* per connection */
+  uint32_t sack_max_ranges;  /* sender SACK scoreboard ranges per connection, 1..16 */
   uint32_t sndbuf_bytes;     /* default send buffer limit per connection */
   uint32_t rcvbuf_bytes;     /* default receive buffer (window) per connection */
   uint16_t mss_default;      /* send MSS when the peer sends no MSS option (RFC 9293 3.7.1) */
@@ -37,7 +38,19 @@ struct utcp_tcp_config {
   uint64_t keepidle_ns, keepintvl_ns;
   uint32_t keepcnt;
   uint64_t persist_min_ns, persist_max_ns;
-  uint32_t challenge_ack_limit; /* RFC 5961 7: challenge ACKs per second per stack */
+  uint32_t challenge_ack_limit; /* RFC 5961 7: challenge ACKs per interval per stack */
+  uint64_t challenge_ack_interval_ns; /* RFC 5961 7: the interval, default 1 s */
+  /* A connection holding buffer memory while stalled on a zero window (the peer's never
+   * reopens, or the application never reads a full receive buffer) this long is aborted
+   * (RFC 9293 3.8.6.1 resource management, RFC 6429). 0: never. Default 1 hour. */
+  uint64_t zero_window_timeout_ns;
+  /* When the chunk pool runs dry, connections stalled at least this long are reclaimed at once,
+   * the longest stalled first, so that they cannot starve the others. 0: only the timeout.
+   * Default 10 s. */
+  uint64_t zero_window_pressure_ns;
+  /* An out-of-window pure ACK is answered at most once per this interval per connection
+   * (forged-ACK floods; Linux tcp_invalid_ratelimit). 0: always. Default 500 ms. */
+  uint64_t oow_ack_interval_ns;
   uint16_t ephemeral_lo, ephemeral_hi;
 };
 
@@ -92,6 +105,7 @@ struct utcp_tcp_info {
   uint32_t retransmits; /* consecutive RTO backoffs now */
   uint64_t total_retrans;
   uint32_t unacked, sndbuf_used, rcvbuf_used, ooo_bytes;
+  uint32_t ooo_ranges; /* out-of-order ranges held (at most reass_max_ranges) */
   uint64_t bytes_acked, bytes_received;
   uint32_t laddr, raddr;
   uint16_t lport, rport;

@@ -5,6 +5,7 @@
 
 #include "buf.h"
 #include "reass.h"
+#include "sack.h"
 #include "stack_impl.h"
 #include "tcp.h"
 #include "timer.h"
@@ -24,7 +25,7 @@
 #define TF_REUSEADDR 0x0800u
 #define TF_NEED_WINUPD 0x1000u /* a window update is owed */
 #define TF_FORCE_ONE 0x2000u   /* persist probe: send one byte past the window */
-#define TF_INRECOVERY 0x4000u  /* fast recovery (RFC 6582) */
+#define TF_INRECOVERY 0x4000u  /* loss recovery: NewReno (RFC 6582), or RFC 6675 with sack_ok */
 
 /* Pending application events (tcb->ev_mask), delivered by utcp_stack_poll_events. */
 #define EVB(type) (1u << (type))
@@ -41,6 +42,7 @@ struct utcp_tcb {
   uint32_t listener;  /* passive: index + 1 of the listener while queued */
   uint32_t q_next;    /* SYN queue / accept queue / free list link, index + 1 */
   uint32_t ev_next, ev_prev; /* ready-list links, index + 1 */
+  uint32_t tw_next, tw_prev; /* TIME-WAIT list (oldest first), index + 1 */
   uint32_t ev_mask;
   int32_t so_error;   /* pending UTCP_ERR_* for the application */
 
@@ -81,18 +83,26 @@ struct utcp_tcb {
   utcp_seq_t rtt_seq;
   uint64_t rtt_start_ns;
   uint8_t rxt_shift;    /* consecutive retransmission timeouts */
+  uint8_t rto_backoff;  /* RFC 6298 5.5 doublings of RTO not yet undone by a new RTT sample */
   uint8_t keep_probes;
   uint64_t total_retrans;
 
   /* congestion control, RFC 5681 / 6582 */
   uint32_t cwnd, ssthresh;
   uint32_t dupacks;
+  uint32_t lt_bytes;     /* sent by limited transmit in this run of duplicate ACKs (RFC 3042) */
   utcp_seq_t recover;
   uint32_t bytes_acked_ca; /* RFC 3465 byte counting in congestion avoidance */
+  /* SACK-based loss recovery, RFC 6675 (when sack_ok); RecoveryPoint is `recover` */
+  struct utcp_sack_sb sb; /* the peer's SACK blocks above SND.UNA (the scoreboard) */
+  utcp_seq_t high_rxt;    /* HighRxt + 1: the end of what this recovery retransmitted */
+  utcp_seq_t rescue_rxt;  /* RescueRxt */
   uint64_t last_send_ns;
 
   /* timers: deadlines in ns (0 = off); `timer` sits in the wheel at the earliest */
   uint64_t t_rexmt, t_persist, t_delack, t_keep, t_2msl;
+  uint64_t t_zwait; /* zero-window stall deadline (tcp.c utcp_tcb_zw_update) */
+  uint64_t last_oow_ack_ns; /* last ACK for an unacceptable pure ACK (utcp_tcb_oow_ack_allowed) */
   struct utcp_timer timer;
   uint64_t idle_since_ns;
 
@@ -127,9 +137,12 @@ struct utcp_tcp {
   struct utcp_reass_pool reass;
   struct utcp_timer_wheel wheel;
   uint32_t ready_head, ready_tail; /* connections with pending events */
+  uint32_t tw_head, tw_tail;       /* connections in TIME-WAIT, oldest first */
   uint16_t next_ephemeral;
   uint64_t challenge_window_start_ns;
   uint32_t challenge_acks_in_window;
+  uint64_t zw_scan_ns; /* 1 + when utcp_tcb_zw_pressure last looked; 0: never */
+  bool pool_dry; /* the chunk pool ran dry: writers get WRITABLE once it refills */
 };
 
 /* Notes duplicate data [left, right) for a D-SACK block in the next ACK (RFC 2883 4). */
@@ -163,6 +176,18 @@ uint32_t utcp_tcp_ts_now(const struct utcp_tcb *t, uint64_t now);
 void utcp_tcb_init_conn(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now);
 /* Window we can offer now (bytes, unscaled). */
 uint32_t utcp_tcp_rcv_space(const struct utcp_stack *s, const struct utcp_tcb *t);
+/* Zero-window reclaim (RFC 9293 3.8.6.1, RFC 6429): arms t_zwait while t holds buffers stalled
+ * on a zero window and clears it otherwise; on expiry, aborts t if it is still stalled
+ * (returns true: t is closed, perhaps freed). */
+void utcp_tcb_zw_update(struct utcp_stack *s, struct utcp_tcb *t);
+bool utcp_tcb_zw_expired(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now);
+/* The chunk pool ran dry: reclaims stalled connections (not `except`) per
+ * cfg.tcp.zero_window_pressure_ns. */
+void utcp_tcb_zw_pressure(struct utcp_stack *s, const struct utcp_tcb *except, uint64_t now);
+/* Whether an unacceptable segment may be answered with an ACK now: always for data, FIN or
+ * SYN; a pure ACK at most once per cfg.tcp.oow_ack_interval_ns per connection (counted). */
+bool utcp_tcb_oow_ack_allowed(struct utcp_stack *s, struct utcp_tcb *t, const struct utcp_seg *seg,
+                              uint64_t now);
 
 /* tcp_output.c */
 /* Sends whatever the state, windows and flags call for. */
@@ -173,6 +198,11 @@ void utcp_tcp_send_ctl(struct utcp_stack *s, struct utcp_tcb *t, utcp_seq_t seq,
 /* A RST in answer to a segment that has no connection (RFC 9293 3.10.7.1). */
 void utcp_tcp_respond_rst(struct utcp_stack *s, const struct utcp_ipv4 *ip,
                           const struct utcp_seg *seg);
+/* Sends [seq, seq + len) of the sequence space again (data, and our FIN if the range holds
+ * it): a retransmission chosen by SACK recovery. Returns the sequence space sent (0: nothing
+ * there) or a negative UTCP_ERR_* from the transmit path. */
+int utcp_tcp_send_rexmit(struct utcp_stack *s, struct utcp_tcb *t, utcp_seq_t seq, uint32_t len,
+                         uint64_t now);
 /* A bare ACK now, with a sequence number the peer accepts even while we retransmit. */
 void utcp_tcp_send_ack(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now);
 /* A stateless SYN-ACK carrying a SYN cookie (RFC 4987 3.6) for a listener. */

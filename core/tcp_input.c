@@ -1,6 +1,7 @@
 /* TCP input: RFC 9293 3.10.7 "SEGMENT ARRIVES", step by step, with RFC 5961 (blind-attack
  * mitigations), RFC 7323 (PAWS, timestamps, window scaling), RFC 6298 (RTT samples) and
- * RFC 5681/6582 (duplicate ACKs, NewReno fast recovery). Bad segments are counted drops. */
+ * RFC 5681/6582 (duplicate ACKs, NewReno fast recovery) or, with SACK agreed, RFC 6675
+ * (SACK-based loss recovery, with the scoreboard of sack.c). Bad segments are counted drops. */
 #include <string.h>
 
 #include "cc.h"
@@ -54,8 +55,12 @@ static void syn_rexmt_rto_floor(const struct utcp_stack *s, struct utcp_tcb *t) 
   if (t->rxt_shift > 0 && t->rto_ns < floor_ns) t->rto_ns = floor_ns;
 }
 
-static void established(struct utcp_stack *s, struct utcp_tcb *t) {
+/* syn_rexmts: how often our SYN or SYN-ACK was retransmitted. */
+static void established(struct utcp_stack *s, struct utcp_tcb *t, uint32_t syn_rexmts) {
   utcp_cc_newreno.init(s, t);
+  /* RFC 5681 3.1: after a lost SYN or SYN-ACK the IW "MUST be one segment"; RFC 6928 2
+   * recommends that only after more than one retransmission. */
+  if (syn_rexmts > 1) t->cwnd = t->smss;
   t->recover = t->iss; /* RFC 6582 3.2 step 1 */
   utcp_tcb_set_state(s, t, UTCP_TCP_ESTABLISHED);
   utcp_tcb_event(s, t, UTCP_EV_CONNECTED);
@@ -70,7 +75,10 @@ static struct utcp_tcb *new_child(struct utcp_stack *s, struct utcp_tcb *l,
                                   const struct utcp_ipv4 *ip, const struct utcp_seg *seg) {
   struct utcp_tcb *t = utcp_tcb_alloc(s);
   if (t == NULL) {
+    /* Table full: refused at once with a RST, as a closed port would (RFC 9293 3.10.7.1),
+     * so the peer fails fast (ECONNREFUSED) instead of retrying into a full table. */
     utcp_count_drop(s, UTCP_DROP_TCP_NO_TCB);
+    utcp_tcp_respond_rst(s, ip, seg);
     return NULL;
   }
   t->laddr = ip->dst;
@@ -244,9 +252,11 @@ static void syn_sent_input(struct utcp_stack *s, struct utcp_tcb *t, const struc
     t->snd_wl2 = seg->ack;
     t->t_rexmt = 0;
     syn_rexmt_rto_floor(s, t);
+    uint32_t syn_rexmts = t->rxt_shift;
     t->rxt_shift = 0;
+    t->rto_backoff = 0; /* RFC 6298 5.7: the RTO is re-initialised when data begins */
     t->snd_nxt = t->snd_max;
-    established(s, t);
+    established(s, t, syn_rexmts);
     t->flags |= TF_ACKNOW;
     /* "If there are other controls or text in the segment, continue processing at the sixth
      * step" (the text starts after the SYN's sequence number). */
@@ -303,6 +313,82 @@ static void enter_time_wait(struct utcp_stack *s, struct utcp_tcb *t, uint64_t n
   utcp_reass_clear(&s->tcp->reass, &t->reass);
 }
 
+/* RFC 6675 5 (4): enter SACK-based loss recovery and retransmit the first hole. */
+static void sack_enter_recovery(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now) {
+  UTCP_COVER(s, fast_retransmit);
+  UTCP_COVER(s, sack_recovery);
+  s->ctr.tcp_sack_recovery_episodes++;
+  t->recover = t->snd_max; /* (4.1) RecoveryPoint = HighData (recover is one past it) */
+  t->flags |= TF_INRECOVERY;
+  utcp_cc_newreno.on_enter_sack_recovery(s, t); /* (4.2) */
+  /* (4.3) Retransmit the segment at HighACK + 1 (SND.UNA), cut where SACKed data begins; set
+   * HighRxt and RescueRxt to its last octet. */
+  t->high_rxt = t->snd_una;
+  t->rescue_rxt = utcp_seq_add(t->snd_una, UINT32_MAX);
+  utcp_seq_t seq;
+  uint32_t len;
+  if (utcp_sack_next_hole(&t->sb, t->snd_una, t->snd_una, false, t->smss, t->smss, &seq, &len)) {
+    int sent = utcp_tcp_send_rexmit(s, t, seq, len, now);
+    if (sent > 0) {
+      t->high_rxt = utcp_seq_add(seq, (uint32_t)sent);
+      t->rescue_rxt = utcp_seq_add(t->high_rxt, UINT32_MAX);
+    }
+  }
+  /* (4.4), (4.5): SetPipe and step (C) in utcp_tcp_output. */
+  utcp_tcp_output(s, t, now);
+}
+
+/* RFC 6675 5 for every ACK of a SACK connection: Update() the scoreboard; outside recovery an
+ * ACK with new SACK information is a duplicate ACK (RFC 6675 2), which enters recovery at
+ * DupThresh or when IsLost(HighACK + 1) (steps 1, 2, 4), else may release new data while
+ * cwnd - pipe >= 1 SMSS (step 3, limited transmit). */
+static void sack_ack(struct utcp_stack *s, struct utcp_tcb *t, const struct utcp_seg *seg,
+                     uint64_t now) {
+  utcp_sack_trim(&t->sb, t->snd_una);
+  if (!(seg->opt.present & UTCP_OPT_SACK) || seg->opt.sack_count == 0) return;
+  struct utcp_sack_update u =
+      utcp_sack_update(&t->sb, seg->opt.sack, seg->opt.sack_count, seg->ack, t->snd_una,
+                       t->snd_max, s->cfg.tcp.sack_max_ranges);
+  s->ctr.tcp_sack_blocks_invalid += u.invalid;
+  s->ctr.tcp_sack_dsack_recv += u.dsack;
+  s->ctr.tcp_sack_scoreboard_full += u.overflow;
+  if (u.dsack > 0) UTCP_COVER(s, dsack_received);
+  /* RFC 2883: a D-SACK is no loss signal; only new SACK information counts. */
+  if (u.newly_sacked == 0 || (t->flags & TF_INRECOVERY)) return;
+  t->dupacks++;
+  if (t->dupacks == 1) t->lt_bytes = 0;
+  /* RFC 6675 5.1 (and RFC 6582 4): no new recovery until HighACK reaches the RecoveryPoint
+   * of the last recovery or RTO. */
+  if (utcp_seq_ge(t->snd_una, t->recover)) {
+    if (t->dupacks >= UTCP_SACK_DUPTHRESH) { /* (1) */
+      sack_enter_recovery(s, t, now);
+      return;
+    }
+    if (utcp_sack_is_lost(&t->sb, t->snd_una, t->smss)) { /* (2) */
+      UTCP_COVER(s, sack_lost_entry);
+      sack_enter_recovery(s, t, now);
+      return;
+    }
+  }
+  /* (3) Limited transmit (RFC 3042 as RFC 6675 words it): HighRxt = HighACK, SetPipe, then
+   * whole segments of new data while cwnd - pipe >= 1 SMSS and the peer's window allows. */
+  /* Not after an RTO until its RecoveryPoint is reached (RFC 6675 5.1: the recovery
+   * algorithm is off then, and pipe would miss what go-back-N resent). */
+  if (!utcp_seq_eq(t->snd_nxt, t->snd_max) || utcp_seq_lt(t->snd_una, t->recover)) return;
+  t->high_rxt = t->snd_una;
+  uint32_t pipe = utcp_sack_pipe(&t->sb, t->snd_una, t->snd_max, t->high_rxt, t->smss);
+  if (t->cwnd < pipe || t->cwnd - pipe < t->smss) return;
+  uint32_t cwnd = t->cwnd;
+  utcp_seq_t before = t->snd_max;
+  t->cwnd = utcp_cc_flight(t) + (cwnd - pipe) / t->smss * t->smss;
+  utcp_tcp_output(s, t, now);
+  t->cwnd = cwnd;
+  if (!utcp_seq_eq(before, t->snd_max)) {
+    UTCP_COVER(s, limited_transmit);
+    t->lt_bytes += (uint32_t)utcp_seq_diff(t->snd_max, before); /* not in FlightSize (4.2) */
+  }
+}
+
 /* Processing of an acceptable ACK field (fifth check), for ESTABLISHED and the closing
  * states. Returns false when the segment is to be dropped. */
 static bool process_ack(struct utcp_stack *s, struct utcp_tcb *t, const struct utcp_seg *seg,
@@ -345,7 +431,17 @@ static bool process_ack(struct utcp_stack *s, struct utcp_tcb *t, const struct u
      * stay where the peer put it (RFC 9293 3.8.6; FreeBSD: snd_wnd -= acked). */
     t->snd_wnd = acked < t->snd_wnd ? t->snd_wnd - acked : 0;
 
-    if (t->flags & TF_INRECOVERY) {
+    if ((t->flags & TF_INRECOVERY) && t->sack_ok) {
+      /* RFC 6675 5: a cumulative ACK resets DupAcks. */
+      t->snd_una = seg->ack;
+      t->dupacks = 0;
+      if (utcp_seq_ge(seg->ack, t->recover)) {
+        /* RFC 6675 5 (A): RecoveryPoint is acknowledged: recovery ends (the scoreboard above
+         * SND.UNA is kept). Otherwise (B) and (C) follow in sack_ack and utcp_tcp_output. */
+        utcp_cc_newreno.on_exit_sack_recovery(s, t);
+        t->flags &= ~TF_INRECOVERY;
+      }
+    } else if (t->flags & TF_INRECOVERY) {
       if (utcp_seq_ge(seg->ack, t->recover)) {
         /* RFC 6582 3.2 step 3: full acknowledgment. */
         t->snd_una = seg->ack;
@@ -371,24 +467,29 @@ static bool process_ack(struct utcp_stack *s, struct utcp_tcb *t, const struct u
       t->snd_una = seg->ack;
       t->dupacks = 0;
       utcp_cc_newreno.on_ack(s, t, acked);
+      /* Sequence numbers compare only within 2^31 (RFC 9293 3.4): `recover` follows SND.UNA
+       * once passed, so "SND.UNA >= recover" stays true however long no loss occurs. */
+      if (utcp_seq_gt(t->snd_una, t->recover)) t->recover = t->snd_una;
     }
     if (utcp_seq_lt(t->snd_nxt, t->snd_una)) t->snd_nxt = t->snd_una;
-    /* RFC 6298 5.2 / 5.3: stop the timer when all is acked, else restart it. */
+    /* RFC 6298 5.2 / 5.3: stop the timer when all is acked, else restart it (NewReno
+     * recovery restarts it on partial ACKs itself; RFC 6675 6 keeps RFC 6298's rule). */
     if (utcp_seq_eq(t->snd_una, t->snd_max)) {
       t->t_rexmt = 0;
-    } else if (!(t->flags & TF_INRECOVERY)) {
+    } else if (!(t->flags & TF_INRECOVERY) || t->sack_ok) {
       utcp_tcp_rearm_rexmt(s, t, now);
     }
     t->rxt_shift = 0;
     t->t_persist = 0;
     if (t->sndq.len < t->sndbuf) utcp_tcb_event(s, t, UTCP_EV_WRITABLE);
-  } else if (utcp_seq_eq(seg->ack, t->snd_una) && seg->len == 0 &&
+  } else if (!t->sack_ok && utcp_seq_eq(seg->ack, t->snd_una) && seg->len == 0 &&
              !(seg->flags & (UTCP_TCP_SYN | UTCP_TCP_FIN)) &&
              utcp_seq_gt(t->snd_max, t->snd_una) && seg_wnd == t->snd_wnd && seg_wnd > 0) {
     /* RFC 5681 2 "duplicate acknowledgment": no data, no SYN/FIN, ACK = SND.UNA, same window,
      * data outstanding. Answers to zero-window probes are not (the window, not a loss, holds
      * the data back; BSD likewise counts none while the retransmission timer is off). */
     t->dupacks++;
+    if (t->dupacks == 1) t->lt_bytes = 0;
     if (t->flags & TF_INRECOVERY) {
       utcp_cc_newreno.on_dupack_in_recovery(s, t);
     } else if (t->dupacks <= 2 && utcp_seq_eq(t->snd_nxt, t->snd_max)) {
@@ -400,6 +501,7 @@ static bool process_ack(struct utcp_stack *s, struct utcp_tcb *t, const struct u
       if (sent_before < t->cwnd) {
         UTCP_COVER(s, limited_transmit);
         utcp_tcp_output(s, t, now);
+        t->lt_bytes += utcp_cc_flight(t) - sent_before;
       }
       t->cwnd = cwnd;
     } else if (t->dupacks == 3) {
@@ -422,6 +524,8 @@ static bool process_ack(struct utcp_stack *s, struct utcp_tcb *t, const struct u
       }
     }
   }
+  /* With SACK agreed, RFC 6675 replaces the RFC 5681 duplicate ACK and NewReno. */
+  if (t->sack_ok) sack_ack(s, t, seg, now);
 
   /* Window update (RFC 9293 3.10.7.4): if SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and
    * SND.WL2 =< SEG.ACK), set SND.WND <- SEG.WND, SND.WL1 <- SEG.SEQ, SND.WL2 <- SEG.ACK.
@@ -517,6 +621,7 @@ static void process_data(struct utcp_stack *s, struct utcp_tcb *t, const struct 
     size_t n = utcp_bufq_append(&tcp->chunks, &t->rcvq, data, len);
     if (n == 0) {
       utcp_count_drop(s, UTCP_DROP_TCP_NO_BUFFER);
+      utcp_tcb_zw_pressure(s, t, now); /* room for the retransmission */
       t->flags |= TF_ACKNOW;
       return;
     }
@@ -547,7 +652,10 @@ static void process_data(struct utcp_stack *s, struct utcp_tcb *t, const struct 
     uint32_t gap = (uint32_t)utcp_seq_diff(tcp->reass.nodes[t->reass.head - 1].seq, t->rcv_nxt);
     uint32_t lim = len < gap ? len : gap;
     size_t n = utcp_bufq_append(&tcp->chunks, &t->rcvq, data, lim);
-    if (n < lim) utcp_count_drop(s, UTCP_DROP_TCP_NO_BUFFER);
+    if (n < lim) {
+      utcp_count_drop(s, UTCP_DROP_TCP_NO_BUFFER);
+      utcp_tcb_zw_pressure(s, t, now);
+    }
     t->rcv_nxt = utcp_seq_add(t->rcv_nxt, (uint32_t)n);
     total = (uint32_t)n;
     len = n < lim ? 0 : len - lim;
@@ -558,7 +666,10 @@ static void process_data(struct utcp_stack *s, struct utcp_tcb *t, const struct 
     struct utcp_reass_result r = utcp_reass_insert(&tcp->reass, &t->reass, seq, data, len,
                                                    s->cfg.tcp.reass_max_ranges, wnd);
     if (r.refused) utcp_count_drop(s, UTCP_DROP_TCP_REASS_FULL);
-    if (r.dup == len) utcp_tcb_note_dsack(t, seq, utcp_seq_add(seq, len)); /* RFC 2883 4.1.2 */
+    /* RFC 2883 4.1.3 / 4.2: a (partial) duplicate of held data: its first duplicate run goes
+     * in the D-SACK block, unless a part below RCV.NXT, earlier in sequence, already did. */
+    if (r.dup > 0 && before <= 0)
+      utcp_tcb_note_dsack(t, r.dup_seq, utcp_seq_add(r.dup_seq, r.dup_len));
   }
   if (!filled) UTCP_COVER(s, ooo_queued);
   uint32_t moved;
@@ -631,6 +742,8 @@ static void text_and_fin(struct utcp_stack *s, struct utcp_tcb *t, const struct 
     } else if (utcp_seq_gt(fin_seq, t->rcv_nxt)) {
       t->fin_ooo = true; /* remembered: processed when the data before it arrives */
       t->fin_seq = fin_seq;
+      /* RFC 5681 4.2: an out-of-order segment, a bare FIN too, gets an immediate dup ACK. */
+      t->flags |= TF_ACKNOW;
     }
   } else if (t->fin_ooo && utcp_seq_eq(t->fin_seq, t->rcv_nxt) && !(t->flags & TF_RCVD_FIN)) {
     process_fin(s, t, now);
@@ -657,8 +770,14 @@ static void sync_input(struct utcp_stack *s, struct utcp_tcb *t, const struct ut
       } else {
         UTCP_COVER(s, paws_drop);
         utcp_count_drop(s, UTCP_DROP_TCP_PAWS);
-        t->flags |= TF_ACKNOW;
-        utcp_tcp_output(s, t, now);
+        /* RFC 7323 5.3 R1: send an ACK and drop; forged SYNs and pure ACKs get the limits
+         * of RFC 5961 7 and utcp_tcb_oow_ack_allowed, as out-of-window ones do. */
+        if ((seg->flags & UTCP_TCP_SYN) && t->state != UTCP_TCP_SYN_RECEIVED) {
+          utcp_tcp_challenge_ack(s, t, now);
+        } else if (utcp_tcb_oow_ack_allowed(s, t, seg, now)) {
+          t->flags |= TF_ACKNOW;
+          utcp_tcp_output(s, t, now);
+        }
         return;
       }
     }
@@ -681,7 +800,11 @@ static void sync_input(struct utcp_stack *s, struct utcp_tcb *t, const struct ut
       if (t->state == UTCP_TCP_SYN_RECEIVED) {
         t->flags |= TF_ACKNOW;
         utcp_tcp_output(s, t, now);
-      } else {
+      } else if (seg->flags & UTCP_TCP_SYN) {
+        /* RFC 5961 4.2: a SYN, whatever its sequence number, gets a challenge ACK, which the
+         * limit of RFC 5961 7 throttles (blind SYN floods reflect no more than that). */
+        utcp_tcp_challenge_ack(s, t, now);
+      } else if (utcp_tcb_oow_ack_allowed(s, t, seg, now)) {
         /* A bare ACK, not a retransmission carrying it: when both sides retransmit data the
          * other already holds, each would drop the other's segments (and their ACKs) here. */
         utcp_tcp_send_ack(s, t, now);
@@ -761,13 +884,25 @@ static void sync_input(struct utcp_stack *s, struct utcp_tcb *t, const struct ut
     t->rtt_timing = false;
     t->t_rexmt = 0;
     syn_rexmt_rto_floor(s, t);
+    uint32_t syn_rexmts = t->rxt_shift;
     t->rxt_shift = 0;
+    t->rto_backoff = 0; /* RFC 6298 5.7: the RTO is re-initialised when data begins */
     if (utcp_seq_lt(t->snd_nxt, t->snd_una)) t->snd_nxt = t->snd_una;
-    established(s, t);
+    established(s, t, syn_rexmts);
     /* A FIN queued while in SYN-RECEIVED goes now (RFC 9293 3.10.4). */
     if (t->flags & TF_FIN_QUEUED) utcp_tcb_set_state(s, t, UTCP_TCP_FIN_WAIT_1);
   } else {
     if (t->state == UTCP_TCP_TIME_WAIT) {
+      /* RFC 5961 5.2 (RFC 9293 fifth check, all synchronised states): an ACK outside
+       * [SND.UNA - MAX.SND.WND, SND.NXT] MUST be discarded and an ACK sent back. */
+      uint32_t max_wnd = t->max_sndwnd ? t->max_sndwnd : 1;
+      utcp_seq_t lo = utcp_seq_add(t->snd_una, (uint32_t)-(int32_t)max_wnd);
+      if (utcp_seq_gt(seg->ack, t->snd_max) || utcp_seq_lt(seg->ack, lo)) {
+        utcp_count_drop(s, utcp_seq_gt(seg->ack, t->snd_max) ? UTCP_DROP_TCP_ACK_UNSENT
+                                                              : UTCP_DROP_TCP_ACK_TOO_OLD);
+        utcp_tcp_challenge_ack(s, t, now);
+        return;
+      }
       /* TIME-WAIT: nothing but a retransmitted FIN is expected (eighth check). */
       if (seg->flags & UTCP_TCP_FIN) {
         UTCP_COVER(s, timewait_reack);

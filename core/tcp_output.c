@@ -114,7 +114,7 @@ static int send_segment(struct utcp_stack *s, struct utcp_tcb *t, utcp_seq_t seq
   if (rc < 0) return rc;
   out.df = true;
   uint8_t *payload = out.l4 + UTCP_TCP_HLEN + opt_len;
-  if (len > 0) utcp_bufq_copy(&s->tcp->chunks, &t->sndq, data_off, payload, len);
+  if (len > 0) utcp_bufq_read_at(&s->tcp->chunks, &t->sndq, data_off, payload, len);
   seg.payload = payload;
   seg.len = len;
   size_t n = utcp_tcp_emit(&seg, t->laddr, t->raddr, out.l4, out.l4_cap);
@@ -154,8 +154,9 @@ void utcp_tcp_send_ctl(struct utcp_stack *s, struct utcp_tcb *t, utcp_seq_t seq,
 
 void utcp_tcp_challenge_ack(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now) {
   struct utcp_tcp *tcp = s->tcp;
-  /* RFC 5961 7: limit challenge ACKs per unit of time, stack-wide. */
-  if (now - tcp->challenge_window_start_ns >= 1000000000ull) {
+  /* RFC 5961 7: limit challenge ACKs per unit of time, stack-wide; both the number and the
+   * time SHOULD be tunable (challenge_ack_limit, challenge_ack_interval_ns). */
+  if (now - tcp->challenge_window_start_ns >= s->cfg.tcp.challenge_ack_interval_ns) {
     tcp->challenge_window_start_ns = now;
     tcp->challenge_acks_in_window = 0;
   }
@@ -203,38 +204,28 @@ static bool fin_sendable(const struct utcp_tcb *t) {
           t->state == UTCP_TCP_LAST_ACK);
 }
 
-void utcp_tcp_output(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now) {
-  if (t->state == UTCP_TCP_CLOSED || t->state == UTCP_TCP_LISTEN) return;
-  if (t->state == UTCP_TCP_SYN_SENT || t->state == UTCP_TCP_SYN_RECEIVED) {
-    if (utcp_seq_eq(t->snd_nxt, t->iss)) {
-      uint8_t flags = UTCP_TCP_SYN | (t->state == UTCP_TCP_SYN_RECEIVED ? UTCP_TCP_ACK : 0);
-      if (utcp_seq_lt(t->snd_nxt, t->snd_max)) s->ctr.tcp_retrans_segs++;
-      /* A SYN lost to a full transmit path is still "sent": its timer retransmits it. */
-      (void)send_segment(s, t, t->iss, flags, 0, 0, now);
-      if (t->rxt_shift == 0) {
-        t->rtt_timing = true; /* RFC 6298 2.1: the handshake gives the first RTT sample */
-        t->rtt_start_ns = now;
-      }
-      t->snd_nxt = utcp_seq_add(t->iss, 1);
-      if (utcp_seq_gt(t->snd_nxt, t->snd_max)) t->snd_max = t->snd_nxt;
-      if (t->t_rexmt == 0) utcp_tcp_rearm_rexmt(s, t, now);
-    } else if (t->flags & TF_ACKNOW) {
-      send_segment(s, t, t->snd_nxt, UTCP_TCP_ACK, 0, 0, now);
-    }
-    utcp_tcb_timers_update(s, t);
-    return;
-  }
-
-  /* RFC 5681 4.1: restart from the restart window after an idle period longer than an RTO. */
-  if (utcp_seq_eq(t->snd_max, t->snd_una) && t->last_send_ns != 0 &&
-      now - t->last_send_ns > t->rto_ns)
-    utcp_cc_idle_restart(s, t);
-
+/* The send loop of RFC 9293 3.8.6 / RFC 1122 4.2.3.4: segments from SND.NXT while the send
+ * and congestion windows allow, a bare ACK or window update if one is owed. */
+static void send_loop(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now) {
   for (;;) {
+    bool probe = (t->flags & TF_FORCE_ONE) != 0;
+    /* RFC 2018 8 / RFC 6675 5.1: retransmitting after an RTO, SACK blocks that arrived since
+     * (the RTO forgot the older ones) tell what the peer holds: fill the holes only. */
+    utcp_seq_t hole_end = t->snd_max;
+    if (t->sack_ok && t->sb.n > 0 && !probe && utcp_seq_lt(t->snd_nxt, t->snd_max)) {
+      utcp_seq_t nx = utcp_sack_skip(&t->sb, t->snd_nxt, t->snd_max, &hole_end);
+      if (!utcp_seq_eq(nx, t->snd_nxt)) {
+        UTCP_COVER(s, sack_skip_sacked);
+        t->snd_nxt = nx;
+      }
+    }
     uint32_t off = (uint32_t)utcp_seq_diff(t->snd_nxt, t->snd_una);
     uint32_t avail = t->sndq.len > off ? t->sndq.len - off : 0;
+    if (utcp_seq_lt(t->snd_nxt, hole_end) && utcp_seq_lt(hole_end, t->snd_max)) {
+      uint32_t gap = (uint32_t)utcp_seq_diff(hole_end, t->snd_nxt);
+      if (avail > gap) avail = gap; /* stop short of the next SACKed range */
+    }
     uint32_t wnd = t->snd_wnd < t->cwnd ? t->snd_wnd : t->cwnd;
-    bool probe = (t->flags & TF_FORCE_ONE) != 0;
     if (probe && wnd == 0) wnd = 1;
     uint32_t usable = wnd > off ? wnd - off : 0;
     uint32_t len = avail;
@@ -298,6 +289,130 @@ void utcp_tcp_output(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now) {
     }
     if (len == 0 && !fin) break;
   }
+}
+
+/* RFC 6675 5 (C): in SACK-based loss recovery, while cwnd - pipe >= 1 SMSS, send what
+ * NextSeg() names: (1) the next lost hole above HighRxt, (2) new data, (3) any hole above
+ * HighRxt below the highest SACK, (4) once per recovery a rescue retransmission of the
+ * highest unSACKed segment. Pipe grows by what is sent (C.4). */
+static void sack_output(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now) {
+  uint32_t smss = t->smss;
+  uint32_t pipe = utcp_sack_pipe(&t->sb, t->snd_una, t->snd_max, t->high_rxt, smss);
+  while (t->cwnd >= pipe && t->cwnd - pipe >= smss) {
+    uint32_t mss = mss_now(s, t);
+    utcp_seq_t seq;
+    uint32_t len;
+    int sent;
+    /* Rule (1), then rule (3) after new data (rule 2) had its turn. */
+    if (utcp_sack_next_hole(&t->sb, t->snd_una, t->high_rxt, true, smss, mss, &seq, &len)) {
+      sent = utcp_tcp_send_rexmit(s, t, seq, len, now);
+      if (sent <= 0) break;
+      /* (C.2) HighRxt to the end of the retransmission. */
+      t->high_rxt = utcp_seq_add(seq, (uint32_t)sent);
+      pipe += (uint32_t)sent;
+      continue;
+    }
+    /* Rule (2): one segment of new data, if the peer's window and Nagle allow. */
+    utcp_seq_t before = t->snd_max;
+    if (utcp_seq_eq(t->snd_nxt, t->snd_max)) {
+      uint32_t cwnd = t->cwnd;
+      t->cwnd = utcp_cc_flight(t) + mss; /* room for exactly one segment */
+      send_loop(s, t, now);
+      t->cwnd = cwnd;
+      uint32_t fresh = (uint32_t)utcp_seq_diff(t->snd_max, before);
+      if (fresh > 0) {
+        UTCP_COVER(s, sack_new_data);
+        pipe += fresh; /* (C.3), (C.4) */
+        continue;
+      }
+    }
+    if (utcp_sack_next_hole(&t->sb, t->snd_una, t->high_rxt, false, smss, mss, &seq, &len)) {
+      sent = utcp_tcp_send_rexmit(s, t, seq, len, now);
+      if (sent <= 0) break;
+      t->high_rxt = utcp_seq_add(seq, (uint32_t)sent);
+      pipe += (uint32_t)sent;
+      continue;
+    }
+    /* Rule (4): the rescue retransmission, if HighACK > RescueRxt. The highest unSACKed
+     * octet is skipped when this recovery already resent it (a SHOULD; utcp retransmits
+     * each segment at most once per recovery). HighRxt is not updated. */
+    utcp_seq_t start, end;
+    if (utcp_seq_gt(utcp_seq_add(t->snd_una, UINT32_MAX), t->rescue_rxt) &&
+        utcp_sack_last_hole(&t->sb, t->snd_una, t->snd_max, &start, &end) &&
+        utcp_seq_ge(utcp_seq_add(end, UINT32_MAX), t->high_rxt)) {
+      utcp_seq_t from = utcp_seq_max(start, t->high_rxt);
+      if ((uint32_t)utcp_seq_diff(end, from) > mss) from = utcp_seq_add(end, (uint32_t)-mss);
+      sent = utcp_tcp_send_rexmit(s, t, from, (uint32_t)utcp_seq_diff(end, from), now);
+      if (sent <= 0) break;
+      UTCP_COVER(s, sack_rescue);
+      t->rescue_rxt = utcp_seq_add(t->recover, UINT32_MAX); /* RescueRxt = RecoveryPoint */
+      pipe += (uint32_t)sent;
+      continue;
+    }
+    break; /* rule (5): nothing to send */
+  }
+}
+
+int utcp_tcp_send_rexmit(struct utcp_stack *s, struct utcp_tcb *t, utcp_seq_t seq, uint32_t len,
+                         uint64_t now) {
+  int32_t off = utcp_seq_diff(seq, t->snd_una);
+  if (off < 0 || len == 0 || utcp_seq_gt(utcp_seq_add(seq, len), t->snd_max)) return 0;
+  uint32_t data = (uint32_t)off < t->sndq.len ? t->sndq.len - (uint32_t)off : 0;
+  if (data > len) data = len;
+  /* Our FIN sits right after the last byte of the send queue. */
+  bool fin = (t->flags & TF_FIN_SENT) && (uint32_t)off + len > t->sndq.len;
+  if (data == 0 && !fin) return 0;
+  uint8_t flags = UTCP_TCP_ACK;
+  if (fin) flags |= UTCP_TCP_FIN;
+  if (data > 0 && (uint32_t)off + data == t->sndq.len) flags |= UTCP_TCP_PSH;
+  int rc = send_segment(s, t, seq, flags, (uint32_t)off, data, now);
+  if (rc < 0) return rc;
+  s->ctr.tcp_retrans_segs++;
+  s->ctr.tcp_sack_rexmits++;
+  t->total_retrans++;
+  UTCP_COVER(s, sack_rexmit);
+  t->rtt_timing = false; /* Karn: nothing timed across a retransmission */
+  if (t->t_rexmt == 0) utcp_tcp_rearm_rexmt(s, t, now);
+  return (int)(data + (fin ? 1u : 0u));
+}
+
+void utcp_tcp_output(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now) {
+  if (t->state == UTCP_TCP_CLOSED || t->state == UTCP_TCP_LISTEN) return;
+  if (t->state == UTCP_TCP_SYN_SENT || t->state == UTCP_TCP_SYN_RECEIVED) {
+    if (utcp_seq_eq(t->snd_nxt, t->iss)) {
+      uint8_t flags = UTCP_TCP_SYN | (t->state == UTCP_TCP_SYN_RECEIVED ? UTCP_TCP_ACK : 0);
+      if (utcp_seq_lt(t->snd_nxt, t->snd_max)) s->ctr.tcp_retrans_segs++;
+      /* A SYN lost to a full transmit path is still "sent": its timer retransmits it. */
+      (void)send_segment(s, t, t->iss, flags, 0, 0, now);
+      if (t->rxt_shift == 0) {
+        t->rtt_timing = true; /* RFC 6298 2.1: the handshake gives the first RTT sample */
+        t->rtt_start_ns = now;
+      }
+      t->snd_nxt = utcp_seq_add(t->iss, 1);
+      if (utcp_seq_gt(t->snd_nxt, t->snd_max)) t->snd_max = t->snd_nxt;
+      if (t->t_rexmt == 0) utcp_tcp_rearm_rexmt(s, t, now);
+    } else if (t->flags & TF_ACKNOW) {
+      send_segment(s, t, t->snd_nxt, UTCP_TCP_ACK, 0, 0, now);
+    }
+    utcp_tcb_timers_update(s, t);
+    return;
+  }
+
+  /* RFC 5681 4.1: restart from the restart window after an idle period longer than an RTO. */
+  if (utcp_seq_eq(t->snd_max, t->snd_una) && t->last_send_ns != 0 &&
+      now - t->last_send_ns > t->rto_ns)
+    utcp_cc_idle_restart(s, t);
+
+  if ((t->flags & TF_INRECOVERY) && t->sack_ok && utcp_seq_eq(t->snd_nxt, t->snd_max)) {
+    sack_output(s, t, now);
+    /* New data went in sack_output as pipe allowed; here only a FIN or an owed ACK. */
+    uint32_t cwnd = t->cwnd;
+    t->cwnd = utcp_cc_flight(t);
+    send_loop(s, t, now);
+    t->cwnd = cwnd;
+  } else {
+    send_loop(s, t, now);
+  }
 
   /* RFC 9293 3.8.6.1: with data waiting, a zero window and nothing in flight, probe. The same
    * timer is the override timeout of RFC 1122 4.2.3.4 (RFC 9293 3.8.6.2.1) when sender SWS
@@ -348,6 +463,8 @@ void utcp_tcp_send_cookie_synack(struct utcp_stack *s, const struct utcp_tcb *l,
     while (t.req_wscale < 14 && (65535u << t.req_wscale) < t.rcvbuf) t.req_wscale++;
   t.rcv_nxt = utcp_seq_add(syn->seq, 1);
   t.rcv_adv = t.rcv_nxt;
-  if (send_segment(s, &t, cookie, UTCP_TCP_SYN | UTCP_TCP_ACK, 0, 0, now) == 0)
-    s->ctr.tcp_syncookies_sent++;
+  /* Counted when made, as Linux does: a SYN-ACK the transmit path refuses (a spoofed source
+   * that never answers ARP) is that path's counted drop. */
+  s->ctr.tcp_syncookies_sent++;
+  (void)send_segment(s, &t, cookie, UTCP_TCP_SYN | UTCP_TCP_ACK, 0, 0, now);
 }

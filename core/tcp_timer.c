@@ -7,7 +7,7 @@
 #include "tcp_impl.h"
 
 static uint64_t earliest(const struct utcp_tcb *t) {
-  uint64_t d[] = {t->t_rexmt, t->t_persist, t->t_delack, t->t_keep, t->t_2msl};
+  uint64_t d[] = {t->t_rexmt, t->t_persist, t->t_delack, t->t_keep, t->t_2msl, t->t_zwait};
   uint64_t m = 0;
   for (size_t i = 0; i < sizeof d / sizeof d[0]; i++)
     if (d[i] != 0 && (m == 0 || d[i] < m)) m = d[i];
@@ -15,6 +15,7 @@ static uint64_t earliest(const struct utcp_tcb *t) {
 }
 
 void utcp_tcb_timers_update(struct utcp_stack *s, struct utcp_tcb *t) {
+  utcp_tcb_zw_update(s, t);
   /* Keepalive runs while an application that asked for it has an idle connection. */
   if ((t->flags & TF_KEEPALIVE) && t->t_keep == 0 &&
       (t->state == UTCP_TCP_ESTABLISHED || t->state == UTCP_TCP_CLOSE_WAIT))
@@ -23,19 +24,24 @@ void utcp_tcb_timers_update(struct utcp_stack *s, struct utcp_tcb *t) {
   uint64_t m = earliest(t);
   if (m == 0) {
     utcp_timer_stop(&s->tcp->wheel, &t->timer);
-  } else if (!utcp_timer_running(&t->timer) || t->timer.expires_ns != m) {
+  } else if (!utcp_timer_running(&t->timer) || t->timer.expires_ns > m) {
+    /* A wheel timer due no later than m stays armed: if it fires first, fire() finds nothing
+     * due and re-arms it for m. Moving it on every ACK (the RTO restart of RFC 6298 5.3, which
+     * only ever moves later) would stop and start it once per segment. */
     utcp_timer_start(&s->tcp->wheel, &t->timer, m);
   }
 }
 
 void utcp_tcb_timers_stop(struct utcp_stack *s, struct utcp_tcb *t) {
-  t->t_rexmt = t->t_persist = t->t_delack = t->t_keep = t->t_2msl = 0;
+  t->t_rexmt = t->t_persist = t->t_delack = t->t_keep = t->t_2msl = t->t_zwait = 0;
   utcp_timer_stop(&s->tcp->wheel, &t->timer);
 }
 
 void utcp_tcp_rearm_rexmt(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now) {
-  uint64_t rto = t->rto_ns << t->rxt_shift;
-  if (rto > s->cfg.tcp.rto_max_ns || (t->rxt_shift > 0 && (rto >> t->rxt_shift) != t->rto_ns))
+  /* RFC 6298 5.5 and Karn: the backed-off RTO stays until a new RTT sample, not merely until
+   * an ACK (the note after 5.7): an ACK of retransmitted data leaves it doubled. */
+  uint64_t rto = t->rto_ns << t->rto_backoff;
+  if (rto > s->cfg.tcp.rto_max_ns || (t->rto_backoff > 0 && (rto >> t->rto_backoff) != t->rto_ns))
     rto = s->cfg.tcp.rto_max_ns;
   t->t_rexmt = now + rto;
 }
@@ -59,6 +65,7 @@ void utcp_tcp_rtt_sample(struct utcp_stack *s, struct utcp_tcb *t, uint64_t r) {
   if (rto > c->rto_max_ns) rto = c->rto_max_ns; /* RFC 6298 2.5 */
   t->rto_ns = rto;
   t->rxt_shift = 0; /* a fresh sample ends the backoff (RFC 6298 5.7 and Karn) */
+  t->rto_backoff = 0;
 }
 
 static void on_rexmt(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now) {
@@ -67,10 +74,12 @@ static void on_rexmt(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now) {
   uint32_t limit = syn ? c->syn_retries : c->data_retries;
   if (t->rxt_shift >= limit) {
     /* RFC 1122 4.2.3.5: past R2, close the connection and tell the application. */
+    s->ctr.tcp_abort_on_timeout++;
     utcp_tcb_drop(s, t, UTCP_ERR_TIMEDOUT);
     return;
   }
   t->rxt_shift++;
+  if (t->rto_backoff < 30) t->rto_backoff++;
   UTCP_COVER(s, rto_fired);
   if (syn) UTCP_COVER(s, syn_rexmt);
   if (!syn) utcp_cc_newreno.on_rto(s, t);
@@ -80,6 +89,13 @@ static void on_rexmt(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now) {
   t->flags &= ~TF_INRECOVERY;
   t->dupacks = 0;
   t->recover = t->snd_max; /* RFC 6582 4: no fast retransmit for what was sent before the RTO */
+  /* RFC 2018 8 / RFC 6675 5.1: the receiver may have reneged: forget what it SACKed (SACK
+   * blocks arriving from now on are used again), and go on from SND.UNA in slow start. */
+  if (t->sb.n > 0) {
+    UTCP_COVER(s, sack_rto_cleared);
+    s->ctr.tcp_sack_rto_cleared++;
+  }
+  utcp_sack_clear(&t->sb);
   t->snd_nxt = t->snd_una;
 #ifdef UTCP_BREAK_SKIP_REXMT
   /* A DELIBERATE BUG, only in the `utcp-sim-broken` test build: the retransmission skips the
@@ -128,6 +144,7 @@ static void on_keepalive(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now)
       (t->state != UTCP_TCP_ESTABLISHED && t->state != UTCP_TCP_CLOSE_WAIT))
     return;
   if (t->keep_probes >= t->keepcnt) {
+    s->ctr.tcp_abort_on_timeout++;
     utcp_tcb_drop(s, t, UTCP_ERR_TIMEDOUT);
     return;
   }
@@ -148,6 +165,10 @@ static void fire(void *arg, struct utcp_timer *timer) {
     utcp_tcb_set_state(s, t, UTCP_TCP_CLOSED);
     utcp_tcb_drop(s, t, 0);
     return;
+  }
+  if (t->t_zwait != 0 && t->t_zwait <= now) {
+    t->t_zwait = 0;
+    if (utcp_tcb_zw_expired(s, t, now)) return;
   }
   if (t->t_rexmt != 0 && t->t_rexmt <= now) {
     t->t_rexmt = 0;

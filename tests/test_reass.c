@@ -109,6 +109,8 @@ TEST(test_reass_basic) {
   res = ins(&f, base + 1200, d + 1200, 2500); /* mostly held, 700 new at the end */
   CHECK_EQ(res.stored, 700);
   CHECK_EQ(res.dup, 1800);
+  CHECK_EQ(res.dup_seq.v, base + 1200); /* RFC 2883 4.2: the first duplicate run */
+  CHECK_EQ(res.dup_len, 1800);
   CHECK_EQ(f.r.bytes, 2700);
   res = ins(&f, base, d, 1000);
   CHECK_EQ(f.r.n_ranges, 1);
@@ -133,6 +135,8 @@ TEST(test_reass_overlap_keeps_old_bytes) {
   struct utcp_reass_result res = ins(&f, 0, b, 30); /* covers both, and the holes around */
   CHECK_EQ(res.stored, 18);
   CHECK_EQ(res.dup, 12);
+  CHECK_EQ(res.dup_seq.v, 10); /* the first of the two duplicate runs, 10..20 */
+  CHECK_EQ(res.dup_len, 10);
   CHECK_EQ(f.r.n_ranges, 1);
   CHECK_EQ(pull_all(&f, &nxt, out), 30);
   CHECK(memcmp(out, "BBBBBBBBBBAAAAAAAAAABBBBBAABBB", 30) == 0);

@@ -199,7 +199,8 @@ TEST(test_tcb_listen_acceptq_overflow_dropped) {
   CHECK(th_free(h));
 }
 
-/* Connection table full: a SYN to a listener is a counted drop (TCP_NO_TCB). */
+/* Connection table full: a SYN to a listener is a counted drop (TCP_NO_TCB), refused with
+ * <SEQ=0><ACK=SEG.SEQ+1><CTL=RST,ACK> so the peer fails fast. */
 TEST(test_tcb_listen_table_full_dropped) {
   struct utcp_stack_config cfg;
   th_config(&cfg);
@@ -209,7 +210,14 @@ TEST(test_tcb_listen_table_full_dropped) {
   REQUIRE(utcp_tcp_listen(h->s, TH_LOCAL_PORT, 8, &l) == 0);
   seg_in(h, 0, PEER(.sport = 41000, .seq = SEQ(IRS), .flags = S));
   seg_in(h, 1, PEER(.sport = 41001, .seq = SEQ(IRS), .flags = S));
-  CHECK_EQ(th_pending(h), 1);
+  CHECK_EQ(th_pending(h), 2);
+  struct utcp_seg o;
+  REQUIRE(th_out(h, &o));
+  CHECK_EQ(o.flags, S | A);
+  REQUIRE(th_out(h, &o));
+  CHECK_EQ(o.flags, R | A);
+  CHECK_EQ(o.dport, 41001);
+  CHECK_EQ(o.ack.v, IRS + 1);
   CHECK_EQ(th_drops(h, UTCP_DROP_TCP_NO_TCB), 1);
   utcp_tcp_close(h->s, l, h->now);
   th_clear(h);
