@@ -30,6 +30,7 @@ struct api_sock {
   utcp_conn_t conn;   /* 0: no connection or listener */
   uint32_t baddr;     /* bound address, host order; 0: INADDR_ANY */
   uint16_t bport;     /* bound port, host order; 0: unbound */
+  bool excl;          /* counted in port_excl: bound and not (SO_REUSEADDR and not listening) */
   int err;            /* pending error (errno), Linux sk_err */
   uint32_t backlog;
   /* options, kept here and applied to the connection when there is one */
@@ -68,7 +69,43 @@ struct api_item {
   uint32_t rd_next, rd_prev; /* the epoll instance's ready list */
 };
 
+/* A context whose calls run on another thread (api/rt_threads.c, paired threads): each public
+ * call is packed into a struct api_call and handed to remote_call, which returns the call's
+ * result with errno set. Pointers stay the caller's: the caller waits for the result. */
+enum api_op {
+  API_OP_SOCKET, API_OP_BIND, API_OP_LISTEN, API_OP_ACCEPT4, API_OP_CONNECT, API_OP_RECV,
+  API_OP_READ, API_OP_READV, API_OP_SEND, API_OP_WRITE, API_OP_WRITEV, API_OP_SHUTDOWN,
+  API_OP_CLOSE, API_OP_ABORT, API_OP_GETSOCKNAME, API_OP_GETPEERNAME, API_OP_SETSOCKOPT,
+  API_OP_GETSOCKOPT, API_OP_IOCTL, API_OP_FCNTL, API_OP_EPOLL_CREATE, API_OP_EPOLL_CREATE1,
+  API_OP_EPOLL_CTL, API_OP_EPOLL_WAIT, API_OP_FDS_IN_USE, API_OP_ITEMS_IN_USE
+};
+
+struct api_call {
+  int op; /* enum api_op */
+  int fd;
+  int a, b;          /* flags, level/optname, how, backlog, cmd/arg, op/fd, maxevents/timeout */
+  int c;             /* socket's protocol */
+  unsigned long req; /* ioctl */
+  const void *in;    /* address, buffer, option value */
+  void *out;         /* address, buffer, option value, ioctl argument, events */
+  size_t len;        /* buffer length */
+  socklen_t inlen;   /* address or option length */
+  socklen_t *lenp;   /* in/out length */
+  const struct iovec *iov;
+};
+
+#define API_REMOTE(ctx, ...)                                              \
+  do {                                                                    \
+    if ((ctx) != NULL && (ctx)->remote_call != NULL) {                    \
+      struct api_call call_ = {__VA_ARGS__};                              \
+      return (ctx)->remote_call((ctx)->remote_arg, &call_);               \
+    }                                                                     \
+  } while (0)
+
 struct utcp_ctx {
+  /* Non-NULL on a paired-threads proxy context: everything below is unused then. */
+  ssize_t (*remote_call)(void *arg, struct api_call *call);
+  void *remote_arg;
   struct utcp_stack *stack;
   struct utcp_platform plat;
   struct utcp_mem mem;
@@ -76,13 +113,15 @@ struct utcp_ctx {
   uint64_t now;
   struct api_file *files;
   uint32_t n_files, files_in_use;
+  uint32_t fd_hint; /* every descriptor below it is in use */
   struct api_item *items;
   uint32_t n_items, item_free, items_in_use;
   /* connection handle -> descriptor: open addressing, key 0 = empty */
   utcp_conn_t *map_key;
   int32_t *map_fd;
   uint32_t map_mask;
-  uint16_t *port_refs; /* sockets holding each local port */
+  uint32_t *port_refs; /* sockets holding each local port */
+  uint32_t *port_excl; /* of those, the ones another SO_REUSEADDR bind conflicts with */
   uint16_t eph_next;
 };
 

@@ -100,6 +100,13 @@ static const struct numkey numkeys[] = {
     {"tcp_timewait", K_NS, F(tcp.msl_ns), MS, 3600000},
     {"keepidle_s", K_NS, F(tcp.keepidle_ns), SEC, 32767},
     {"keepintvl_s", K_NS, F(tcp.keepintvl_ns), SEC, 32767},
+    {"challenge_ack_limit", K_U32, F(tcp.challenge_ack_limit), 1, 1u << 24},
+    {"challenge_ack_interval_ms", K_NS, F(tcp.challenge_ack_interval_ns), MS, 3600000},
+    {"reass_nodes", K_U32, F(tcp.reass_nodes), 1, 1u << 24},
+    {"reass_max_ranges", K_U32, F(tcp.reass_max_ranges), 1, 1u << 16},
+    {"zero_window_timeout_ms", K_NS, F(tcp.zero_window_timeout_ns), MS, 86400000},
+    {"zero_window_pressure_ms", K_NS, F(tcp.zero_window_pressure_ns), MS, 86400000},
+    {"oow_ack_interval_ms", K_NS, F(tcp.oow_ack_interval_ns), MS, 60000},
 };
 #undef F
 
@@ -231,6 +238,15 @@ int utcp_config_parse(const char *name, const char *text, size_t len,
     if (parse_line(name, line, buf, cfg, err, err_len) < 0) return -1;
   }
   return 0;
+}
+
+int utcp_config_set_key(const char *name, unsigned line, const char *key, const char *val,
+                        struct utcp_stack_config *cfg, char *err, size_t err_len) {
+  if (name == NULL || key == NULL || val == NULL || cfg == NULL) return -1;
+  char buf[512];
+  if (strlen(val) >= sizeof buf) return fail(err, err_len, name, line, "%s: value too long", key);
+  strcpy(buf, val);
+  return apply(name, line, key, buf, cfg, err, err_len);
 }
 
 int utcp_config_set(const char *kv, struct utcp_stack_config *cfg, char *err, size_t err_len) {

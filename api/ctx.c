@@ -70,6 +70,7 @@ static void ctx_release(struct utcp_ctx *ctx) {
   api_free(ctx, ctx->map_key, sizeof *ctx->map_key * (ctx->map_mask + 1));
   api_free(ctx, ctx->map_fd, sizeof *ctx->map_fd * (ctx->map_mask + 1));
   api_free(ctx, ctx->port_refs, sizeof *ctx->port_refs * 65536);
+  api_free(ctx, ctx->port_excl, sizeof *ctx->port_excl * 65536);
   utcp_stack_free(ctx->stack);
   struct utcp_mem mem = ctx->mem;
   mem.free(mem.ctx, ctx, sizeof *ctx);
@@ -108,7 +109,9 @@ int utcp_ctx_new(const struct utcp_ctx_config *cfg, const struct utcp_mem *mem,
   ctx->map_key = api_alloc(ctx, sizeof *ctx->map_key * cap);
   ctx->map_fd = api_alloc(ctx, sizeof *ctx->map_fd * cap);
   ctx->port_refs = api_alloc(ctx, sizeof *ctx->port_refs * 65536);
-  if (!ctx->files || !ctx->items || !ctx->map_key || !ctx->map_fd || !ctx->port_refs) {
+  ctx->port_excl = api_alloc(ctx, sizeof *ctx->port_excl * 65536);
+  if (!ctx->files || !ctx->items || !ctx->map_key || !ctx->map_fd || !ctx->port_refs ||
+      !ctx->port_excl) {
     ctx_release(ctx);
     return UTCP_ERR_NOMEM;
   }
@@ -116,6 +119,7 @@ int utcp_ctx_new(const struct utcp_ctx_config *cfg, const struct utcp_mem *mem,
   memset(ctx->items, 0, sizeof *ctx->items * ctx->n_items);
   memset(ctx->map_key, 0, sizeof *ctx->map_key * cap);
   memset(ctx->port_refs, 0, sizeof *ctx->port_refs * 65536);
+  memset(ctx->port_excl, 0, sizeof *ctx->port_excl * 65536);
   for (uint32_t i = 0; i < ctx->n_items; i++) ctx->items[i].sock_next = i + 2 <= ctx->n_items ? i + 2 : 0;
   ctx->item_free = 1;
   const struct utcp_tcp_config *tc = &cfg->stack.tcp;
@@ -160,8 +164,21 @@ uint64_t utcp_ctx_next_deadline(const struct utcp_ctx *ctx) {
   return utcp_stack_next_deadline(ctx->stack);
 }
 
-uint32_t utcp_ctx_fds_in_use(const struct utcp_ctx *ctx) { return ctx->files_in_use; }
-uint32_t utcp_ctx_epoll_items_in_use(const struct utcp_ctx *ctx) { return ctx->items_in_use; }
+uint32_t utcp_ctx_fds_in_use(const struct utcp_ctx *ctx) {
+  API_REMOTE(ctx, .op = API_OP_FDS_IN_USE);
+  return ctx->files_in_use;
+}
+uint32_t utcp_ctx_epoll_items_in_use(const struct utcp_ctx *ctx) {
+  API_REMOTE(ctx, .op = API_OP_ITEMS_IN_USE);
+  return ctx->items_in_use;
+}
+
+/* Platform tools only (the simulator's trace): reads the table directly, never remote. */
+utcp_conn_t utcp_ctx_sock_conn(const struct utcp_ctx *ctx, int fd) {
+  if (ctx == NULL || fd < 0 || (uint32_t)fd >= ctx->n_files) return 0;
+  const struct api_file *f = &ctx->files[fd];
+  return f->kind == API_SOCK && !f->u.s.listening ? f->u.s.conn : 0;
+}
 
 /* ---- connection map ---- */
 
@@ -209,21 +226,26 @@ void api_map_del(struct utcp_ctx *ctx, utcp_conn_t c) {
 
 /* ---- descriptors ---- */
 
+/* The lowest free descriptor, as POSIX requires; the search starts at fd_hint, below which
+ * every descriptor is in use, so opening N sockets in a row costs O(N), not O(N^2). */
 int api_fd_alloc(struct utcp_ctx *ctx, uint8_t kind) {
-  for (uint32_t fd = 0; fd < ctx->n_files; fd++) {
+  for (uint32_t fd = ctx->fd_hint; fd < ctx->n_files; fd++) {
     struct api_file *f = &ctx->files[fd];
     if (f->kind != API_FREE) continue;
     memset(f, 0, sizeof *f);
     f->kind = kind;
     ctx->files_in_use++;
+    ctx->fd_hint = fd + 1;
     return (int)fd;
   }
+  ctx->fd_hint = ctx->n_files;
   return api_fail(EMFILE);
 }
 
 void api_fd_release(struct utcp_ctx *ctx, int fd) {
   memset(&ctx->files[fd], 0, sizeof ctx->files[fd]);
   ctx->files_in_use--;
+  if ((uint32_t)fd < ctx->fd_hint) ctx->fd_hint = (uint32_t)fd;
 }
 
 struct api_file *api_file(struct utcp_ctx *ctx, int fd) {

@@ -94,6 +94,7 @@ void api_epoll_close(struct utcp_ctx *ctx, int epfd) {
 }
 
 int utcp_epoll_create1(struct utcp_ctx *ctx, int flags) {
+  API_REMOTE(ctx, .op = API_OP_EPOLL_CREATE1, .a = flags);
   if (ctx == NULL || (flags & ~EPOLL_CLOEXEC)) return api_fail(EINVAL);
   int fd = api_fd_alloc(ctx, API_EPOLL);
   if (fd < 0) return -1;
@@ -102,6 +103,7 @@ int utcp_epoll_create1(struct utcp_ctx *ctx, int flags) {
 }
 
 int utcp_epoll_create(struct utcp_ctx *ctx, int size) {
+  API_REMOTE(ctx, .op = API_OP_EPOLL_CREATE, .a = size);
   if (size <= 0) return api_fail(EINVAL);
   return utcp_epoll_create1(ctx, 0);
 }
@@ -114,6 +116,7 @@ static struct api_item *find_item(struct utcp_ctx *ctx, int epfd, int fd) {
 }
 
 int utcp_epoll_ctl(struct utcp_ctx *ctx, int epfd, int op, int fd, struct epoll_event *event) {
+  API_REMOTE(ctx, .op = API_OP_EPOLL_CTL, .fd = epfd, .a = op, .b = fd, .out = event);
   /* do_epoll_ctl, in its order of checks. */
   if (op != EPOLL_CTL_DEL && op != EPOLL_CTL_ADD && op != EPOLL_CTL_MOD) {
     if (api_file(ctx, epfd) == NULL || api_file(ctx, fd) == NULL) return api_fail(EBADF);
@@ -208,6 +211,8 @@ static int collect(struct utcp_ctx *ctx, struct api_epoll *ep, struct epoll_even
 
 int utcp_epoll_wait(struct utcp_ctx *ctx, int epfd, struct epoll_event *events, int maxevents,
                     int timeout_ms) {
+  API_REMOTE(ctx, .op = API_OP_EPOLL_WAIT, .fd = epfd, .out = events, .a = maxevents,
+             .b = timeout_ms);
   if (maxevents <= 0 || maxevents > INT32_MAX / (int)sizeof *events) return api_fail(EINVAL);
   if (events == NULL) return api_fail(EFAULT);
   struct api_file *ef = api_file(ctx, epfd);

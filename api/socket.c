@@ -76,14 +76,32 @@ static int take_err(struct api_sock *s) {
 
 /* ---- ports ---- */
 
+/* Keeps port_excl right after a socket's SO_REUSEADDR or listening state changed. */
+static void port_recount(struct utcp_ctx *ctx, struct api_sock *s) {
+  bool excl = s->bport != 0 && !(s->reuse && !s->listening);
+  if (excl == s->excl) return;
+  if (excl) {
+    ctx->port_excl[s->bport]++;
+  } else {
+    ctx->port_excl[s->bport]--;
+  }
+  s->excl = excl;
+}
+
 static void port_hold(struct utcp_ctx *ctx, struct api_sock *s, uint32_t addr, uint16_t port) {
   s->baddr = addr;
   s->bport = port;
+  s->excl = false;
   ctx->port_refs[port]++;
+  port_recount(ctx, s);
 }
 
 static void port_drop(struct utcp_ctx *ctx, struct api_sock *s) {
-  if (s->bport != 0) ctx->port_refs[s->bport]--;
+  if (s->bport != 0) {
+    if (s->excl) ctx->port_excl[s->bport]--;
+    ctx->port_refs[s->bport]--;
+  }
+  s->excl = false;
   s->bport = 0;
   s->baddr = 0;
   s->user_bound = false;
@@ -92,15 +110,13 @@ static void port_drop(struct utcp_ctx *ctx, struct api_sock *s) {
 /* Linux inet_csk_bind_conflict on a host with one address: another socket on the port
  * conflicts unless both set SO_REUSEADDR and the other is not listening. */
 static bool port_conflict(const struct utcp_ctx *ctx, const struct api_sock *self, uint16_t port) {
-  if (ctx->port_refs[port] == 0) return false;
-  for (uint32_t fd = 0; fd < ctx->n_files; fd++) {
-    const struct api_file *f = &ctx->files[fd];
-    if (f->kind != API_SOCK || &f->u.s == self || f->u.s.bport != port) continue;
-    const struct api_sock *o = &f->u.s;
-    if (self->reuse && o->reuse && !o->listening) continue;
-    return true;
-  }
-  return false;
+  /* Counts, not a scan (bind must not walk a million sockets); self may already hold the
+   * port (listen after bind), and does not conflict with itself. */
+  bool mine = self->bport == port;
+  uint32_t others = ctx->port_refs[port] - (mine ? 1u : 0u);
+  uint32_t others_excl = ctx->port_excl[port] - (mine && self->excl ? 1u : 0u);
+  if (others == 0) return false;
+  return !self->reuse || others_excl != 0;
 }
 
 static uint16_t eph_next(struct utcp_ctx *ctx) {
@@ -118,6 +134,7 @@ static uint32_t eph_range(const struct utcp_ctx *ctx) {
 /* ---- socket / bind ---- */
 
 int utcp_socket(struct utcp_ctx *ctx, int domain, int type, int protocol) {
+  API_REMOTE(ctx, .op = API_OP_SOCKET, .a = domain, .b = type, .c = protocol);
   if (ctx == NULL) return api_fail(EINVAL);
   int flags = type & ~0xf;
   type &= 0xf;
@@ -148,6 +165,7 @@ static int get_sin(const struct sockaddr *addr, socklen_t len, struct sockaddr_i
 }
 
 int utcp_bind(struct utcp_ctx *ctx, int fd, const struct sockaddr *addr, socklen_t addrlen) {
+  API_REMOTE(ctx, .op = API_OP_BIND, .fd = fd, .in = addr, .inlen = addrlen);
   struct api_sock *s = api_sock(ctx, fd, NULL);
   if (s == NULL) return -1;
   struct sockaddr_in sin;
@@ -195,6 +213,7 @@ static size_t sock_opts(const struct api_sock *s, int (*o)[2]) {
 /* ---- listen / accept ---- */
 
 int utcp_listen(struct utcp_ctx *ctx, int fd, int backlog) {
+  API_REMOTE(ctx, .op = API_OP_LISTEN, .fd = fd, .a = backlog);
   struct api_sock *s = api_sock(ctx, fd, NULL);
   if (s == NULL) return -1;
   api_sync(ctx);
@@ -231,6 +250,7 @@ int utcp_listen(struct utcp_ctx *ctx, int fd, int backlog) {
   for (size_t i = 0; i < n; i++) utcp_tcp_setopt(ctx->stack, l, opts[i][0], opts[i][1]);
   s->conn = l;
   s->listening = true;
+  port_recount(ctx, s);
   s->backlog = bl;
   api_map_put(ctx, l, fd);
   return 0;
@@ -251,6 +271,7 @@ static int put_addr(struct sockaddr *addr, socklen_t *addrlen, uint32_t ip, uint
 
 int utcp_accept4(struct utcp_ctx *ctx, int fd, struct sockaddr *addr, socklen_t *addrlen,
                  int flags) {
+  API_REMOTE(ctx, .op = API_OP_ACCEPT4, .fd = fd, .out = addr, .lenp = addrlen, .a = flags);
   if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) return api_fail(EINVAL);
   struct api_file *f;
   struct api_sock *s = api_sock(ctx, fd, &f);
@@ -322,6 +343,7 @@ static void disconnect(struct utcp_ctx *ctx, int fd, struct api_sock *s, bool rs
     s->conn = 0;
   }
   s->listening = false;
+  port_recount(ctx, s);
   s->shut = 0;
   s->peer_fin = false;
   s->nospace = false;
@@ -368,6 +390,7 @@ static int start_connect(struct utcp_ctx *ctx, int fd, struct api_sock *s,
 }
 
 int utcp_connect(struct utcp_ctx *ctx, int fd, const struct sockaddr *addr, socklen_t addrlen) {
+  API_REMOTE(ctx, .op = API_OP_CONNECT, .fd = fd, .in = addr, .inlen = addrlen);
   struct api_file *f;
   struct api_sock *s = api_sock(ctx, fd, &f);
   if (s == NULL) return -1;
@@ -383,6 +406,7 @@ int utcp_connect(struct utcp_ctx *ctx, int fd, const struct sockaddr *addr, sock
       utcp_tcp_close(ctx->stack, s->conn, api_now(ctx));
       s->conn = 0;
       s->listening = false;
+      port_recount(ctx, s);
     }
     disconnect(ctx, fd, s, rst);
     return 0;
@@ -476,11 +500,13 @@ static ssize_t recv_iov(struct utcp_ctx *ctx, int fd, const struct iovec *iov, i
 }
 
 ssize_t utcp_recv(struct utcp_ctx *ctx, int fd, void *buf, size_t len, int flags) {
+  API_REMOTE(ctx, .op = API_OP_RECV, .fd = fd, .out = buf, .len = len, .a = flags);
   struct iovec v = {buf, len};
   return recv_iov(ctx, fd, &v, 1, len, flags);
 }
 
 ssize_t utcp_read(struct utcp_ctx *ctx, int fd, void *buf, size_t len) {
+  API_REMOTE(ctx, .op = API_OP_READ, .fd = fd, .out = buf, .len = len);
   struct api_file *f = api_file(ctx, fd);
   if (f == NULL) return api_fail(EBADF);
   if (f->kind != API_SOCK) return api_fail(EINVAL); /* an epoll file cannot be read */
@@ -501,6 +527,7 @@ static ssize_t iov_total(const struct iovec *iov, int cnt) {
 }
 
 ssize_t utcp_readv(struct utcp_ctx *ctx, int fd, const struct iovec *iov, int iovcnt) {
+  API_REMOTE(ctx, .op = API_OP_READV, .fd = fd, .iov = iov, .a = iovcnt);
   if (api_sock(ctx, fd, NULL) == NULL) return -1;
   ssize_t total = iov_total(iov, iovcnt);
   if (total <= 0) return total;
@@ -558,6 +585,7 @@ static ssize_t send_iov(struct utcp_ctx *ctx, int fd, const struct iovec *iov, i
 }
 
 ssize_t utcp_send(struct utcp_ctx *ctx, int fd, const void *buf, size_t len, int flags) {
+  API_REMOTE(ctx, .op = API_OP_SEND, .fd = fd, .in = buf, .len = len, .a = flags);
   if (api_sock(ctx, fd, NULL) == NULL) return -1;
   if (buf == NULL && len > 0) return api_fail(EFAULT);
   struct iovec v = {(void *)(uintptr_t)buf, len};
@@ -565,6 +593,7 @@ ssize_t utcp_send(struct utcp_ctx *ctx, int fd, const void *buf, size_t len, int
 }
 
 ssize_t utcp_write(struct utcp_ctx *ctx, int fd, const void *buf, size_t len) {
+  API_REMOTE(ctx, .op = API_OP_WRITE, .fd = fd, .in = buf, .len = len);
   struct api_file *f = api_file(ctx, fd);
   if (f == NULL) return api_fail(EBADF);
   if (f->kind != API_SOCK) return api_fail(EINVAL);
@@ -572,6 +601,7 @@ ssize_t utcp_write(struct utcp_ctx *ctx, int fd, const void *buf, size_t len) {
 }
 
 ssize_t utcp_writev(struct utcp_ctx *ctx, int fd, const struct iovec *iov, int iovcnt) {
+  API_REMOTE(ctx, .op = API_OP_WRITEV, .fd = fd, .iov = iov, .a = iovcnt);
   if (api_sock(ctx, fd, NULL) == NULL) return -1;
   ssize_t total = iov_total(iov, iovcnt);
   if (total < 0) return -1;
@@ -581,6 +611,7 @@ ssize_t utcp_writev(struct utcp_ctx *ctx, int fd, const struct iovec *iov, int i
 /* ---- shutdown / close ---- */
 
 int utcp_shutdown(struct utcp_ctx *ctx, int fd, int how) {
+  API_REMOTE(ctx, .op = API_OP_SHUTDOWN, .fd = fd, .a = how);
   struct api_sock *s = api_sock(ctx, fd, NULL);
   if (s == NULL) return -1;
   /* inet_shutdown: SHUT_RD/WR/RDWR become RCV/SEND/both shutdown bits. */
@@ -604,6 +635,7 @@ int utcp_shutdown(struct utcp_ctx *ctx, int fd, int how) {
         utcp_tcp_close(ctx->stack, s->conn, api_now(ctx));
         s->conn = 0;
         s->listening = false;
+        port_recount(ctx, s);
         s->ss = SS_UNCONN;
       }
       break;
@@ -643,6 +675,7 @@ void api_sock_close(struct utcp_ctx *ctx, int fd, bool abort) {
 }
 
 int utcp_close(struct utcp_ctx *ctx, int fd) {
+  API_REMOTE(ctx, .op = API_OP_CLOSE, .fd = fd);
   struct api_file *f = api_file(ctx, fd);
   if (f == NULL) return api_fail(EBADF);
   api_sync(ctx);
@@ -656,6 +689,7 @@ int utcp_close(struct utcp_ctx *ctx, int fd) {
 }
 
 int utcp_abort(struct utcp_ctx *ctx, int fd) {
+  API_REMOTE(ctx, .op = API_OP_ABORT, .fd = fd);
   if (api_sock(ctx, fd, NULL) == NULL) return -1;
   api_sync(ctx);
   api_sock_close(ctx, fd, true);
@@ -665,6 +699,7 @@ int utcp_abort(struct utcp_ctx *ctx, int fd) {
 /* ---- names ---- */
 
 int utcp_getsockname(struct utcp_ctx *ctx, int fd, struct sockaddr *addr, socklen_t *addrlen) {
+  API_REMOTE(ctx, .op = API_OP_GETSOCKNAME, .fd = fd, .out = addr, .lenp = addrlen);
   struct api_sock *s = api_sock(ctx, fd, NULL);
   if (s == NULL) return -1;
   uint32_t ip = s->baddr;
@@ -679,6 +714,7 @@ int utcp_getsockname(struct utcp_ctx *ctx, int fd, struct sockaddr *addr, sockle
 }
 
 int utcp_getpeername(struct utcp_ctx *ctx, int fd, struct sockaddr *addr, socklen_t *addrlen) {
+  API_REMOTE(ctx, .op = API_OP_GETPEERNAME, .fd = fd, .out = addr, .lenp = addrlen);
   struct api_sock *s = api_sock(ctx, fd, NULL);
   if (s == NULL) return -1;
   api_sync(ctx);
@@ -710,6 +746,8 @@ static int clamp_buf(const struct utcp_ctx *ctx, int val, int min_rep, int *core
 
 int utcp_setsockopt(struct utcp_ctx *ctx, int fd, int level, int optname, const void *optval,
                     socklen_t optlen) {
+  API_REMOTE(ctx, .op = API_OP_SETSOCKOPT, .fd = fd, .a = level, .b = optname, .in = optval,
+             .inlen = optlen);
   struct api_sock *s = api_sock(ctx, fd, NULL);
   if (s == NULL) return -1;
   api_sync(ctx);
@@ -732,6 +770,7 @@ int utcp_setsockopt(struct utcp_ctx *ctx, int fd, int level, int optname, const 
     switch (optname) {
       case SO_REUSEADDR:
         s->reuse = v != 0;
+        port_recount(ctx, s);
         e = apply(ctx, s, UTCP_TCPOPT_REUSEADDR, s->reuse);
         break;
       case SO_KEEPALIVE:
@@ -794,6 +833,8 @@ static int put_opt(void *optval, socklen_t *optlen, const void *v, size_t size) 
 
 int utcp_getsockopt(struct utcp_ctx *ctx, int fd, int level, int optname, void *optval,
                     socklen_t *optlen) {
+  API_REMOTE(ctx, .op = API_OP_GETSOCKOPT, .fd = fd, .a = level, .b = optname, .out = optval,
+             .lenp = optlen);
   struct api_sock *s = api_sock(ctx, fd, NULL);
   if (s == NULL) return -1;
   api_sync(ctx);
@@ -865,6 +906,7 @@ int utcp_getsockopt(struct utcp_ctx *ctx, int fd, int level, int optname, void *
 /* ---- ioctl / fcntl ---- */
 
 int utcp_ioctl(struct utcp_ctx *ctx, int fd, unsigned long request, void *argp) {
+  API_REMOTE(ctx, .op = API_OP_IOCTL, .fd = fd, .req = request, .out = argp);
   struct api_file *f = api_file(ctx, fd);
   if (f == NULL) return api_fail(EBADF);
   api_sync(ctx);
@@ -895,8 +937,6 @@ int utcp_ioctl(struct utcp_ctx *ctx, int fd, unsigned long request, void *argp) 
 }
 
 int utcp_fcntl(struct utcp_ctx *ctx, int fd, int cmd, ...) {
-  struct api_file *f = api_file(ctx, fd);
-  if (f == NULL) return api_fail(EBADF);
   va_list ap;
   int arg = 0;
   if (cmd == F_SETFL || cmd == F_SETFD) {
@@ -904,6 +944,9 @@ int utcp_fcntl(struct utcp_ctx *ctx, int fd, int cmd, ...) {
     arg = va_arg(ap, int);
     va_end(ap);
   }
+  API_REMOTE(ctx, .op = API_OP_FCNTL, .fd = fd, .a = cmd, .b = arg);
+  struct api_file *f = api_file(ctx, fd);
+  if (f == NULL) return api_fail(EBADF);
   switch (cmd) {
     case F_GETFL: return O_RDWR | (f->nonblock ? O_NONBLOCK : 0);
     case F_SETFL: f->nonblock = (arg & O_NONBLOCK) != 0; return 0;

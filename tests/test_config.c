@@ -50,6 +50,43 @@ TEST(test_config_values) {
   CHECK_EQ(cfg.tcp.rcvbuf_bytes, 65536);
 }
 
+/* The hardening keys (docs/tcp.md "Hardening"): limits an attack runs into. */
+TEST(test_config_hardening_keys) {
+  struct utcp_stack_config cfg;
+  utcp_stack_config_default(&cfg);
+  CHECK_EQ(cfg.tcp.zero_window_timeout_ns, 3600000000000ull);
+  char err[200] = "";
+  const char *text =
+      "ip_addr = 10.0.0.1\n"
+      "zero_window_timeout_ms = 5000\n"
+      "zero_window_pressure_ms = 1500\n"
+      "challenge_ack_limit = 50\n"
+      "challenge_ack_interval_ms = 5000\n"
+      "oow_ack_interval_ms = 0\n"
+      "reass_nodes = 300\n"
+      "reass_max_ranges = 4\n";
+  REQUIRE(parse(text, &cfg, err) == 0);
+  CHECK_EQ(cfg.tcp.zero_window_timeout_ns, 5000000000ull);
+  CHECK_EQ(cfg.tcp.zero_window_pressure_ns, 1500000000ull);
+  CHECK_EQ(cfg.tcp.challenge_ack_limit, 50);
+  CHECK_EQ(cfg.tcp.challenge_ack_interval_ns, 5000000000ull);
+  CHECK_EQ(cfg.tcp.oow_ack_interval_ns, 0);
+  CHECK_EQ(cfg.tcp.reass_nodes, 300);
+  CHECK_EQ(cfg.tcp.reass_max_ranges, 4);
+  /* 0 turns the zero-window reclaim off (strict RFC 9293 MUST-37). */
+  CHECK_EQ(utcp_config_set("zero_window_timeout_ms=0", &cfg, err, sizeof err), 0);
+  CHECK_EQ(cfg.tcp.zero_window_timeout_ns, 0);
+  CHECK_EQ(parse("zero_window_timeout_ms = 86400001\n", &cfg, err), -1);
+  CHECK(strcmp(err, "t.conf:1: zero_window_timeout_ms: '86400001' is not a number in 0..86400000") == 0);
+  CHECK_EQ(utcp_tcp_config_check(&cfg.tcp), 0);
+  /* A zero challenge interval or reassembly pool is a config the stack refuses. */
+  CHECK_EQ(utcp_config_set("challenge_ack_interval_ms=0", &cfg, err, sizeof err), 0);
+  CHECK_EQ(utcp_tcp_config_check(&cfg.tcp), UTCP_ERR_INVAL);
+  CHECK_EQ(utcp_config_set("challenge_ack_interval_ms=1000", &cfg, err, sizeof err), 0);
+  CHECK_EQ(utcp_config_set("reass_max_ranges=0", &cfg, err, sizeof err), 0);
+  CHECK_EQ(utcp_tcp_config_check(&cfg.tcp), UTCP_ERR_INVAL);
+}
+
 TEST(test_config_errors_name_the_line) {
   static const struct {
     const char *text, *want;
@@ -114,5 +151,6 @@ TEST(test_config_random_bytes_never_crash) {
   }
 }
 
-TEST_MAIN(TEST_CASE(test_config_values), TEST_CASE(test_config_errors_name_the_line),
+TEST_MAIN(TEST_CASE(test_config_values), TEST_CASE(test_config_hardening_keys),
+          TEST_CASE(test_config_errors_name_the_line),
           TEST_CASE(test_config_load_checks_result), TEST_CASE(test_config_random_bytes_never_crash))

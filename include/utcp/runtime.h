@@ -21,10 +21,47 @@
 struct utcp_rt_config {
   struct utcp_ctx_config ctx; /* every context's configuration */
   int num_cores;              /* contexts that may be created: cores 0 .. num_cores-1 */
+  /* Added for the runtimes (api/rt_config.c); the simulator ignores them. */
+  int mode;                   /* UTCP_RT_PAIRED or UTCP_RT_RTC (utcp_rt_threads only) */
+  uint32_t ring_slots;        /* request/event and link ring sizes (power of two) */
+  uint32_t spin_iters;        /* polls before an idle thread sleeps */
+  bool pin_cores;             /* pin core i's thread(s) to CPU i % online CPUs */
 };
 
-/* Defaults: utcp_ctx_config_default, one core. */
+#define UTCP_RT_PAIRED 0 /* mTCP: a stack thread and an application thread per core */
+#define UTCP_RT_RTC 1    /* run-to-completion: the application's thread runs the stack */
+#define UTCP_RT_MAX_CORES 64
+
+/* Defaults: utcp_ctx_config_default, one core, paired threads, 1024 ring slots, 2000 spins,
+ * no pinning. */
 void utcp_rt_config_default(struct utcp_rt_config *cfg);
+
+/* ---- The configuration reader shared by every runtime (api/rt_config.c) ----
+ * Keys: every key of include/utcp/config.h (the stack), plus
+ *   num_cores (1..64), max_fds, max_epoll_items, sockbuf_max_bytes, rt_mode (paired | rtc),
+ *   ring_slots (power of two, 16..65536), spin_iters, pin_cores (0/1);
+ * and mTCP's keys that have no meaning here, accepted and ignored so that an mTCP
+ * configuration file loads: num_mem_ch, port, stat_print, max_num_buffers, tcp_timeout, io,
+ * multiprocess; mTCP's `tcp_timewait = 0` keeps the default MSL. Errors are -1 with
+ * "name:line: what" in err (err may be NULL). */
+int utcp_rt_config_parse(const char *name, const char *text, size_t len,
+                         struct utcp_rt_config *cfg, char *err, size_t err_len);
+/* One `key=value` (from a command line); `name` and `line` only label errors. */
+int utcp_rt_config_set(const char *name, unsigned line, const char *kv,
+                       struct utcp_rt_config *cfg, char *err, size_t err_len);
+/* Reads and parses a file (at most 1 MiB). */
+int utcp_rt_config_load(const char *path, struct utcp_rt_config *cfg, char *err,
+                        size_t err_len);
+/* "key=value;key=value" (the UTCP_CONFIG environment variable); errors name it
+ * "UTCP_CONFIG:N" for the N-th item. NULL or "" is nothing. */
+int utcp_rt_config_overrides(const char *spec, struct utcp_rt_config *cfg, char *err,
+                             size_t err_len);
+/* The whole configuration is consistent: utcp_stack_config_check and the ranges above. */
+int utcp_rt_config_check(const struct utcp_rt_config *cfg, char *err, size_t err_len);
+/* What every runtime's utcp_init does: defaults, then the file (NULL: none), then
+ * UTCP_CONFIG from the environment, then argv[0..argc-1] (each `key=value`), then the check. */
+int utcp_rt_config_read(const char *path, int argc, char *const argv[],
+                        struct utcp_rt_config *cfg, char *err, size_t err_len);
 
 /* Reads an mTCP-style `key = value` file (include/utcp/config.h; NULL: defaults), then applies
  * the overrides in the environment variable UTCP_CONFIG ("key=value;key=value"). */
@@ -38,5 +75,28 @@ struct utcp_ctx *utcp_create_context(int core);
 void utcp_destroy_context(struct utcp_ctx *ctx);
 /* Ends what utcp_init began; every context must have been destroyed. */
 void utcp_destroy(void);
+
+/* ---- utcp_rt_threads only ---- */
+
+/* Run-to-completion: one iteration of the core's stack loop on the calling thread (link RX
+ * burst, timers, events, TX flush) for an application that polls with utcp_epoll_wait(..., 0)
+ * and never blocks. Returns the stack events handled; 0 on a paired-threads context (its stack
+ * thread runs on its own); -1 EINVAL for a context of no runtime core. */
+int utcp_rt_poll(struct utcp_ctx *ctx);
+
+/* From any thread: from now on a blocking call (or utcp_epoll_wait with a timeout) on core's
+ * context fails with EINTR instead of waiting, until the context is destroyed; calls that do
+ * not wait work as before, so the application can close its sockets and return. core -1: every
+ * core. EINVAL (not initialised), ENODEV. */
+int utcp_rt_interrupt(int core);
+
+struct utcp_rt_link_stats {
+  uint64_t tx_frames; /* frames the core put on its links (one per receiving core) */
+  uint64_t tx_drops;  /* frames lost because a peer's ring was full */
+  uint64_t rx_frames; /* frames the core took off its links */
+};
+/* A core's link counters, once its context has been destroyed (EBUSY before, ENODEV for a
+ * core that does not exist). */
+int utcp_rt_link_stats(int core, struct utcp_rt_link_stats *out);
 
 #endif

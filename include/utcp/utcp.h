@@ -90,6 +90,9 @@ uint64_t utcp_ctx_now(const struct utcp_ctx *ctx);
 /* Leak checks: descriptors and epoll registrations in use. */
 uint32_t utcp_ctx_fds_in_use(const struct utcp_ctx *ctx);
 uint32_t utcp_ctx_epoll_items_in_use(const struct utcp_ctx *ctx);
+/* The core connection handle behind socket fd (0: not a socket, a listener, or no connection):
+ * for platform tools such as the simulator's congestion trace. */
+utcp_conn_t utcp_ctx_sock_conn(const struct utcp_ctx *ctx, int fd);
 
 /* errno value for a UTCP_ERR_* code (0 for 0). */
 int utcp_errno_from_err(int utcp_err);
