@@ -2,6 +2,7 @@
 #include "checker.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,21 @@ struct endpoint {
   utcp_seq_t edge; /* highest right edge (ACK + scaled window) it advertised */
   bool peer_edge_known;
   utcp_seq_t peer_edge; /* highest right edge it has received from its peer */
+  uint32_t watch;       /* 1 + index of its watched connection; 0: none */
+};
+
+/* A connection whose utcp_tcp_info snapshots are checked. */
+struct watch {
+  struct sim_node *node;
+  const struct utcp_stack *stack;
+  utcp_conn_t conn;
+  uint32_t lip, rip;
+  uint16_t lport, rport;
+  bool used, touched, have_prev, in_episode;
+  struct utcp_tcp_info prev;
+  uint64_t acks_rx; /* ACK segments it received since the last snapshot */
+  uint32_t recover; /* SND.MAX when the current recovery episode began */
+  uint32_t next_free;
 };
 
 struct flow {
@@ -44,6 +60,11 @@ struct sim_checker {
   uint64_t violations, segments;
   struct frame_rec hist[HISTORY];
   size_t hist_n;
+  struct watch *watches;
+  uint32_t n_watches, cap_watches, free_watch; /* free_watch: 1 + index; 0: none */
+  uint32_t *touched;
+  uint32_t n_touched, cap_touched;
+  uint64_t snapshots;
 };
 
 static bool ep_less(uint32_t ip1, uint16_t p1, uint32_t ip2, uint16_t p2) {
@@ -173,9 +194,11 @@ static void check_tx(struct sim_checker *c, struct flow *f, int self, const stru
       for (int i = 0; i < 2; i++) {
         uint32_t ip = f->ep[i].ip;
         uint16_t port = f->ep[i].port;
+        uint32_t w = f->ep[i].watch;
         memset(&f->ep[i], 0, sizeof f->ep[i]);
         f->ep[i].ip = ip;
         f->ep[i].port = port;
+        f->ep[i].watch = w;
       }
     }
     /* In a simultaneous open the SYN-ACK repeats the sender's own SYN, options included. */
@@ -248,6 +271,19 @@ static void check_tx(struct sim_checker *c, struct flow *f, int self, const stru
   if (utcp_seq_gt(sent_end, me->snd_max)) me->snd_max = sent_end;
 }
 
+static void touch(struct sim_checker *c, uint32_t w) {
+  struct watch *x = &c->watches[w];
+  if (x->touched) return;
+  x->touched = true;
+  if (c->n_touched == c->cap_touched) {
+    c->cap_touched = c->cap_touched ? 2 * c->cap_touched : 256;
+    uint32_t *t = realloc(c->touched, c->cap_touched * sizeof *t);
+    if (t == NULL) abort();
+    c->touched = t;
+  }
+  c->touched[c->n_touched++] = w;
+}
+
 static void check_rx(struct flow *f, int self, const struct utcp_seg *seg) {
   /* self received seg from its peer: learn the edge the peer advertised to it. */
   struct endpoint *me = &f->ep[self];
@@ -293,8 +329,14 @@ static void observe(void *ctx, struct sim_node *node, int dir, const uint8_t *fr
   if (dir == SIM_TX) {
     c->segments++;
     check_tx(c, f, self, &seg, now, text);
+    if (f->ep[self].watch) touch(c, f->ep[self].watch - 1);
   } else {
     check_rx(f, 1 - self, &seg); /* the receiver is the other endpoint */
+    uint32_t w = f->ep[1 - self].watch;
+    if (w) {
+      if (seg.flags & UTCP_TCP_ACK) c->watches[w - 1].acks_rx++;
+      touch(c, w - 1);
+    }
   }
 }
 
@@ -310,6 +352,8 @@ struct sim_checker *sim_checker_new(struct sim *sim, const char *replay) {
 void sim_checker_free(struct sim_checker *c) {
   if (!c) return;
   sim_set_observer(c->sim, NULL, NULL);
+  free(c->watches);
+  free(c->touched);
   free(c->flows);
   free(c->replay);
   free(c);
@@ -317,3 +361,196 @@ void sim_checker_free(struct sim_checker *c) {
 
 uint64_t sim_checker_violations(const struct sim_checker *c) { return c->violations; }
 uint64_t sim_checker_segments(const struct sim_checker *c) { return c->segments; }
+
+/* ======================================================================================
+ * Snapshot checks of watched connections
+ * ====================================================================================== */
+
+enum { NSTATES = UTCP_TCP_TIME_WAIT + 1 };
+
+/* RFC 9293 3.3.2 (Figure 5), one arrow per entry; every state may also end in CLOSED (RST,
+ * abort, user timeout). Added by utcp: none beyond the figure (docs/tcp.md). */
+static const uint8_t arrows[][2] = {
+    {UTCP_TCP_CLOSED, UTCP_TCP_LISTEN},         {UTCP_TCP_CLOSED, UTCP_TCP_SYN_SENT},
+    {UTCP_TCP_LISTEN, UTCP_TCP_SYN_RECEIVED},   {UTCP_TCP_LISTEN, UTCP_TCP_SYN_SENT},
+    {UTCP_TCP_SYN_SENT, UTCP_TCP_SYN_RECEIVED}, {UTCP_TCP_SYN_SENT, UTCP_TCP_ESTABLISHED},
+    {UTCP_TCP_SYN_RECEIVED, UTCP_TCP_ESTABLISHED}, {UTCP_TCP_SYN_RECEIVED, UTCP_TCP_FIN_WAIT_1},
+    {UTCP_TCP_SYN_RECEIVED, UTCP_TCP_LISTEN},   {UTCP_TCP_ESTABLISHED, UTCP_TCP_FIN_WAIT_1},
+    {UTCP_TCP_ESTABLISHED, UTCP_TCP_CLOSE_WAIT}, {UTCP_TCP_FIN_WAIT_1, UTCP_TCP_FIN_WAIT_2},
+    {UTCP_TCP_FIN_WAIT_1, UTCP_TCP_CLOSING},    {UTCP_TCP_FIN_WAIT_1, UTCP_TCP_TIME_WAIT},
+    {UTCP_TCP_FIN_WAIT_2, UTCP_TCP_TIME_WAIT},  {UTCP_TCP_CLOSE_WAIT, UTCP_TCP_LAST_ACK},
+    {UTCP_TCP_CLOSING, UTCP_TCP_TIME_WAIT},     {UTCP_TCP_LAST_ACK, UTCP_TCP_CLOSED},
+    {UTCP_TCP_TIME_WAIT, UTCP_TCP_CLOSED},
+};
+
+/* Whether `to` can follow `from` by zero or more arrows (a snapshot may see several steps:
+ * one segment can complete the handshake and carry a FIN). CLOSED is final for a handle. */
+static bool reachable(int from, int to) {
+  if (from == to) return true;
+  if (from < 0 || from >= NSTATES || to < 0 || to >= NSTATES) return false;
+  if (from == UTCP_TCP_CLOSED) return false;
+  if (to == UTCP_TCP_CLOSED) return true;
+  bool seen[NSTATES] = {false};
+  int stack[NSTATES], n = 0;
+  stack[n++] = from;
+  seen[from] = true;
+  while (n > 0) {
+    int s = stack[--n];
+    for (size_t i = 0; i < sizeof arrows / sizeof arrows[0]; i++) {
+      if (arrows[i][0] != s || seen[arrows[i][1]]) continue;
+      if (arrows[i][1] == to) return true;
+      seen[arrows[i][1]] = true;
+      stack[n++] = arrows[i][1];
+    }
+  }
+  return false;
+}
+
+static bool synchronised(int st) { return st >= UTCP_TCP_ESTABLISHED && st <= UTCP_TCP_TIME_WAIT; }
+static bool data_state(int st) { return st >= UTCP_TCP_ESTABLISHED && st <= UTCP_TCP_LAST_ACK; }
+
+static void flow_ep_clear(struct sim_checker *c, const struct watch *x, uint32_t w) {
+  int self;
+  struct flow *f = flow_of(c, x->lip, x->lport, x->rip, x->rport, &self);
+  if (f->ep[self].watch == w + 1) f->ep[self].watch = 0;
+}
+
+void sim_checker_watch(struct sim_checker *c, struct sim_node *node, utcp_conn_t conn) {
+  sim_checker_watch_stack(c, node, sim_stack_node_stack(node), conn);
+}
+
+void sim_checker_watch_stack(struct sim_checker *c, struct sim_node *node,
+                             const struct utcp_stack *stack, utcp_conn_t conn) {
+  struct utcp_tcp_info in;
+  if (utcp_tcp_info(stack, conn, &in) < 0) return;
+  uint32_t w;
+  if (c->free_watch) {
+    w = c->free_watch - 1;
+    c->free_watch = c->watches[w].next_free;
+  } else {
+    if (c->n_watches == c->cap_watches) {
+      c->cap_watches = c->cap_watches ? 2 * c->cap_watches : 64;
+      struct watch *nw = realloc(c->watches, c->cap_watches * sizeof *nw);
+      if (nw == NULL) abort();
+      c->watches = nw;
+    }
+    w = c->n_watches++;
+  }
+  struct watch *x = &c->watches[w];
+  memset(x, 0, sizeof *x);
+  x->used = true;
+  x->node = node;
+  x->stack = stack;
+  x->conn = conn;
+  x->lip = in.laddr, x->rip = in.raddr, x->lport = in.lport, x->rport = in.rport;
+  int self;
+  struct flow *f = flow_of(c, x->lip, x->lport, x->rip, x->rport, &self);
+  f->ep[self].watch = w + 1;
+  touch(c, w);
+}
+
+static void snap_violation(struct sim_checker *c, const struct watch *x, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void snap_violation(struct sim_checker *c, const struct watch *x, const char *fmt, ...) {
+  char what[256], msg[400];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  snprintf(msg, sizeof msg, "%s :%u->:%u: %s", sim_node_name(x->node), x->lport, x->rport, what);
+  violation(c, sim_now(c->sim), msg);
+}
+
+static void check_snapshot(struct sim_checker *c, struct watch *x, const struct utcp_tcp_info *i) {
+  const struct utcp_tcp_info *p = x->have_prev ? &x->prev : NULL;
+  uint32_t smss = i->snd_mss;
+  if (p && !reachable(p->state, i->state))
+    snap_violation(c, x, "state %s -> %s is not a transition of RFC 9293 3.3.2",
+                   utcp_tcp_state_name(p->state), utcp_tcp_state_name(i->state));
+  if (!synchronised(i->state)) return;
+  utcp_seq_t una = {i->snd_una}, nxt = {i->snd_nxt}, rnxt = {i->rcv_nxt};
+  utcp_seq_t smax = utcp_seq_add(una, i->unacked);
+  if (utcp_seq_gt(una, nxt))
+    snap_violation(c, x, "SND.UNA %u above SND.NXT %u", i->snd_una - i->iss, i->snd_nxt - i->iss);
+  /* RFC 9293 3.8.6.1: new data only inside the window, bar a one-byte probe (or the FIN).
+   * Checked when new data went out since the last snapshot: a window can shrink afterwards
+   * (a reordered older ACK with the same SEG.SEQ and SEG.ACK passes the SND.WL1/WL2 test,
+   * RFC 9293 3.10.7.4), and data sent before then stays legitimately beyond it. */
+  bool new_data = p && synchronised(p->state) &&
+                  utcp_seq_gt(smax, utcp_seq_add((utcp_seq_t){p->snd_una}, p->unacked));
+  if (new_data && utcp_seq_gt(nxt, utcp_seq_add(una, i->snd_wnd + 1)))
+    snap_violation(c, x, "SND.NXT %u beyond SND.UNA %u + SND.WND %u (+1)", i->snd_nxt - i->iss,
+                   i->snd_una - i->iss, i->snd_wnd);
+  if (p && synchronised(p->state)) {
+    if (utcp_seq_lt(una, (utcp_seq_t){p->snd_una}))
+      snap_violation(c, x, "SND.UNA moved back from %u to %u", p->snd_una - i->iss,
+                     i->snd_una - i->iss);
+    if (utcp_seq_lt(rnxt, (utcp_seq_t){p->rcv_nxt}))
+      snap_violation(c, x, "RCV.NXT moved back from %u to %u", p->rcv_nxt - i->irs,
+                     i->rcv_nxt - i->irs);
+  }
+  if (!data_state(i->state) || smss == 0) return;
+  /* Congestion control (RFC 5681, RFC 6582, RFC 3042, RFC 3465). */
+  if (i->cwnd < smss) snap_violation(c, x, "cwnd %u below 1 SMSS (%u)", i->cwnd, smss);
+  if (i->ssthresh < 2 * smss)
+    snap_violation(c, x, "ssthresh %u below 2 SMSS (%u) (RFC 5681 eq. 4)", i->ssthresh, 2 * smss);
+  bool rexmt = p && i->total_retrans > p->total_retrans;
+  /* Recovery episodes, from what is observable: one begins with a retransmission outside
+   * one and ends once SND.UNA reaches SND.MAX of its start (RFC 6582 "recover"). */
+  if (x->in_episode && utcp_seq_ge(una, (utcp_seq_t){x->recover}) && i->retransmits == 0)
+    x->in_episode = false;
+  if (rexmt && !x->in_episode) {
+    x->in_episode = true;
+    x->recover = smax.v;
+  } else if (rexmt && i->sack_ok && utcp_seq_gt(smax, (utcp_seq_t){x->recover})) {
+    /* RFC 6675 5.1: after an RTO a SACK recovery may begin inside an episode seen from here,
+     * with its own RecoveryPoint (SND.MAX then); RFC 6675 sends new data while pipe (not
+     * FlightSize) is below cwnd until SND.UNA reaches it. */
+    x->recover = smax.v;
+  }
+  if (p && data_state(p->state) && p->snd_mss == smss) {
+    uint64_t limit = (uint64_t)p->cwnd + 2ull * smss * x->acks_rx;
+    if (rexmt) {
+      uint64_t fr = (uint64_t)i->ssthresh + (3ull + x->acks_rx) * smss;
+      if (fr > limit) limit = fr;
+    }
+    if (i->cwnd > limit)
+      snap_violation(c, x,
+                     "cwnd grew from %u to %u on %" PRIu64 " ACK(s)%s (at most 2 SMSS per ACK, "
+                     "RFC 3465 2.2, RFC 6582 3.2)",
+                     p->cwnd, i->cwnd, x->acks_rx, rexmt ? " and a retransmission" : "");
+  }
+  uint64_t allow = (uint64_t)(i->cwnd > i->snd_wnd ? i->cwnd : i->snd_wnd) + 2ull * smss + 1;
+  if (new_data && i->unacked > allow)
+    snap_violation(c, x, "flight %u above max(cwnd %u, SND.WND %u) + 2 SMSS + 1", i->unacked,
+                   i->cwnd, i->snd_wnd);
+  if (new_data && data_state(p->state) && !x->in_episode && !rexmt &&
+      (uint64_t)i->unacked > (uint64_t)i->cwnd + 3ull * smss + 1)
+    snap_violation(c, x, "new data sent with flight %u above cwnd %u + 3 SMSS (RFC 5681 3.1)",
+                   i->unacked, i->cwnd);
+}
+
+void sim_checker_sample(struct sim_checker *c) {
+  for (uint32_t k = 0; k < c->n_touched; k++) {
+    uint32_t w = c->touched[k];
+    struct watch *x = &c->watches[w];
+    x->touched = false;
+    if (!x->used) continue;
+    struct utcp_tcp_info in;
+    if (utcp_tcp_info(x->stack, x->conn, &in) < 0) {
+      flow_ep_clear(c, x, w);
+      x->used = false;
+      x->next_free = c->free_watch;
+      c->free_watch = w + 1;
+      continue;
+    }
+    c->snapshots++;
+    check_snapshot(c, x, &in);
+    x->prev = in;
+    x->have_prev = true;
+    x->acks_rx = 0;
+  }
+  c->n_touched = 0;
+}
+
+uint64_t sim_checker_snapshots(const struct sim_checker *c) { return c->snapshots; }

@@ -763,7 +763,9 @@ static bool compare_segment(struct runner *r, const struct pkt_packet *p, struct
       struct strbuf sx = {x, sizeof x, 0}, sy = {y, sizeof y, 0};
       fmt_opt(&sx, a, true);
       fmt_opt(&sy, b, true);
-      snprintf(why, whylen, "TCP option %zu is '%s', expected '%s'", i + 1, x, y);
+      /* A long message is cut to whylen, on purpose. */
+      if (snprintf(why, whylen, "TCP option %zu is '%s', expected '%s'", i + 1, x, y) < 0)
+        why[0] = '\0';
       return false;
     }
   }

@@ -23,7 +23,7 @@
 
 void sim_swarm_usage(FILE *out) {
   fprintf(out,
-          "usage: utcp-sim swarm --seeds A..B [--bytes N] [--verbose] transfer\n"
+          "usage: utcp-sim swarm --seeds A..B [--bytes N] [--verbose] transfer|FILE.scn\n"
           "  --seeds A..B               run seeds A to B inclusive (or one seed: --seeds A)\n"
           "  --bytes N[k|M|Ki|Mi]       bytes per direction for every seed (default: drawn,\n"
           "                             64Ki to 1Mi)\n"
@@ -33,6 +33,8 @@ void sim_swarm_usage(FILE *out) {
           "queue and buffer sizes, the direction, a simultaneous close and maybe an outage, and\n"
           "runs `utcp-sim transfer` with them. One line per seed: the seed, the settings, the\n"
           "result and the trace hash; each failure also prints its `replay:` command line.\n"
+          "With FILE.scn, each seed runs the scenario file with impairments drawn for every\n"
+          "link (`utcp-sim run FILE --seed N --swarm`, docs/scenarios.md).\n"
           "Exits 0 when every seed passed, 1 otherwise, 2 on a usage error.\n");
 }
 
@@ -192,8 +194,11 @@ int sim_swarm_main(int argc, char **argv) {
     sim_swarm_usage(stderr);
     return 2;
   }
+  size_t scn_len = strlen(scenario);
+  if (scn_len > 4 && strcmp(scenario + scn_len - 4, ".scn") == 0)
+    return sim_scenario_swarm_main(scenario, lo, hi, verbose); /* scenario_run.c */
   if (strcmp(scenario, "transfer") != 0) {
-    fprintf(stderr, "utcp-sim swarm: unknown scenario %s (only transfer)\n", scenario);
+    fprintf(stderr, "utcp-sim swarm: unknown scenario %s (transfer or a FILE.scn)\n", scenario);
     return 2;
   }
 

@@ -1,6 +1,8 @@
 /* The simulator's event-driven application layer (tcpapp.h). */
 #include "tcpapp.h"
 
+#include "checker.h"
+
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +78,7 @@ static struct tcpapp_conn *conn_new(struct tcpapp_host *h, utcp_conn_t conn, uin
   c->t_open_ns = now;
   h->by_index[i] = c;
   h->st.live++;
+  if (h->checker) sim_checker_watch(h->checker, h->node, conn);
   if (h->st.live > h->st.peak_live) h->st.peak_live = h->st.live;
   return c;
 }
@@ -161,7 +164,17 @@ static void receive(struct tcpapp_conn *c, uint64_t now) {
       }
     }
     c->rx_hash = tcpapp_fnv1a(c->rx_hash, h->buf, len);
+    uint64_t before = c->rx_got;
     c->rx_got += len;
+    if (c->plan.tx_unit && c->plan.tx_first &&
+        c->rx_got / c->plan.rx_unit > before / c->plan.rx_unit) {
+      /* A whole response arrived: the time since its request was queued. */
+      uint64_t d = now - c->t_req_ns;
+      if (c->resp_count == 0) c->resp_first_ns = d;
+      if (d > c->resp_max_ns) c->resp_max_ns = d;
+      c->resp_sum_ns += d;
+      c->resp_count++;
+    }
     if (c->rx_got >= c->plan.rx_bytes && c->t_rx_done_ns == 0) c->t_rx_done_ns = now;
   }
 }
@@ -169,8 +182,13 @@ static void receive(struct tcpapp_conn *c, uint64_t now) {
 static void transmit(struct tcpapp_conn *c, uint64_t now) {
   struct tcpapp_host *h = c->host;
   if (c->rx_got < c->plan.tx_after_rx) return;
-  while (c->tx_sent < c->plan.tx_bytes && !c->failed) {
-    uint64_t left = c->plan.tx_bytes - c->tx_sent;
+  uint64_t limit = c->plan.tx_bytes;
+  if (c->plan.tx_unit && c->plan.rx_unit) {
+    uint64_t allowed = c->plan.tx_unit * (c->rx_got / c->plan.rx_unit + (c->plan.tx_first ? 1 : 0));
+    if (allowed < limit) limit = allowed;
+  }
+  while (c->tx_sent < limit && !c->failed) {
+    uint64_t left = limit - c->tx_sent;
     size_t want = left < h->buf_len ? (size_t)left : h->buf_len;
     int w = utcp_tcp_writable(h->stack, c->conn);
     if (w <= 0) return;
@@ -184,6 +202,7 @@ static void transmit(struct tcpapp_conn *c, uint64_t now) {
     }
     c->tx_hash = tcpapp_fnv1a(c->tx_hash, h->buf, (size_t)n);
     c->tx_sent += (uint64_t)n;
+    if (c->plan.tx_unit && c->tx_sent % c->plan.tx_unit == 0) c->t_req_ns = now;
   }
 }
 
@@ -243,10 +262,10 @@ void tcpapp_conn_release(struct tcpapp_conn *c) {
   pump(c, sim_now(sim_node_sim(c->host->node)));
 }
 
-static void accept_all(struct tcpapp_host *h, uint64_t now) {
+static void accept_all(struct tcpapp_host *h, utcp_conn_t listener, uint64_t now) {
   for (;;) {
     utcp_conn_t conn;
-    int rc = utcp_tcp_accept(h->stack, h->listener, &conn);
+    int rc = utcp_tcp_accept(h->stack, listener, &conn);
     if (rc == UTCP_ERR_AGAIN) return;
     if (rc < 0) {
       printf("  %s: accept: %s\n", sim_node_name(h->node), utcp_strerror(rc));
@@ -272,7 +291,8 @@ static void on_event(struct sim_node *node, const struct utcp_event *ev, uint64_
   struct tcpapp_host *h = app;
   (void)node;
   if (ev->type == UTCP_EV_ACCEPTABLE) {
-    if (h->listener != 0 && ev->conn == h->listener) accept_all(h, now);
+    for (uint32_t i = 0; i < h->n_listeners; i++)
+      if (ev->conn == h->listeners[i]) accept_all(h, ev->conn, now);
     return;
   }
   struct tcpapp_conn *c = conn_get(h, ev->conn);
@@ -344,12 +364,19 @@ void tcpapp_host_free(struct tcpapp_host *h) {
 }
 
 int tcpapp_listen(struct tcpapp_host *h, uint16_t port, uint32_t backlog) {
-  return utcp_tcp_listen(h->stack, port, backlog, &h->listener);
+  if (h->n_listeners == TCPAPP_MAX_LISTENERS) return UTCP_ERR_NOMEM;
+  utcp_conn_t l;
+  int rc = utcp_tcp_listen(h->stack, port, backlog, &l);
+  if (rc < 0) return rc;
+  h->listeners[h->n_listeners++] = l;
+  if (h->listener == 0) h->listener = l;
+  return rc;
 }
 
 void tcpapp_unlisten(struct tcpapp_host *h) {
-  if (h->listener == 0) return;
-  utcp_tcp_close(h->stack, h->listener, sim_now(sim_node_sim(h->node)));
+  for (uint32_t i = 0; i < h->n_listeners; i++)
+    utcp_tcp_close(h->stack, h->listeners[i], sim_now(sim_node_sim(h->node)));
+  h->n_listeners = 0;
   h->listener = 0;
 }
 

@@ -6,8 +6,8 @@
  * One `tcpapp_host` per node. It owns the node's listener (if any) and every connection the
  * application holds; each connection follows a `tcpapp_plan`: how many bytes to send and with
  * which key, how many to expect and with which key, when to send the FIN, whether to wait for
- * a release from the scenario first. The scenario (transfer.c) creates hosts, opens
- * connections, and reads the results. */
+ * a release from the scenario first. The scenarios (transfer.c, scenario_run.c) create hosts,
+ * open connections, and read the results. */
 #ifndef UTCP_PLATFORM_SIM_TCPAPP_H
 #define UTCP_PLATFORM_SIM_TCPAPP_H
 
@@ -41,6 +41,11 @@ struct tcpapp_plan {
   uint64_t tx_bytes, tx_key;
   uint64_t rx_bytes, rx_key; /* expected */
   uint64_t tx_after_rx;      /* start sending once this many bytes arrived (request/response) */
+  /* Repeated exchanges (request/response): when tx_unit > 0, the connection may have sent
+   * tx_unit * (rx_got / rx_unit + tx_first) bytes, so each message waits for the peer's
+   * previous one; the side with tx_first records each response time (tcpapp_conn.resp_*). */
+  uint64_t tx_unit, rx_unit;
+  bool tx_first;
   enum tcpapp_fin fin;
 };
 
@@ -55,6 +60,9 @@ struct tcpapp_conn {
   uint64_t rx_got, rx_hash;
   uint64_t rx_first_bad; /* offset of the first byte that differs; UINT64_MAX: none */
   uint64_t t_open_ns, t_connected_ns, t_rx_done_ns, t_closed_ns;
+  /* Exchanges (plan.tx_unit): when the last request was completely queued, and the time from
+   * there to the whole response for the first one, the largest and the sum of all. */
+  uint64_t t_req_ns, resp_first_ns, resp_max_ns, resp_sum_ns, resp_count;
   uint32_t id; /* scenario's number */
   struct tcpapp_conn *next_free;
 };
@@ -78,10 +86,19 @@ struct tcpapp_stats {
   uint32_t live, peak_live;          /* connections the application holds */
 };
 
+#define TCPAPP_MAX_LISTENERS 16
+
+struct sim_checker;
+
 struct tcpapp_host {
   struct sim_node *node;
   struct utcp_stack *stack;
-  utcp_conn_t listener; /* 0: none */
+  utcp_conn_t listener; /* the first listener; 0: none */
+  utcp_conn_t listeners[TCPAPP_MAX_LISTENERS];
+  uint32_t n_listeners;
+  /* When set, every connection the application opens or accepts is handed to the checker
+   * (sim_checker_watch) for its state and congestion-control checks. */
+  struct sim_checker *checker;
   struct tcpapp_ops ops;
   void *scenario;
   struct tcpapp_stats st;
@@ -101,9 +118,10 @@ struct tcpapp_host *tcpapp_host_new(struct sim *sim, const char *name,
                                     const struct utcp_stack_config *cfg, uint32_t max_conns,
                                     const struct tcpapp_ops *ops, void *scenario);
 void tcpapp_host_free(struct tcpapp_host *h);
-/* Listens on port; accepted connections get their plan from ops.on_accept. */
+/* Listens on port (up to TCPAPP_MAX_LISTENERS ports); accepted connections get their plan
+ * from ops.on_accept. */
 int tcpapp_listen(struct tcpapp_host *h, uint16_t port, uint32_t backlog);
-/* Closes the listener (if open). */
+/* Closes every listener. */
 void tcpapp_unlisten(struct tcpapp_host *h);
 /* Opens a connection following plan; NULL when the stack refuses (err set). */
 struct tcpapp_conn *tcpapp_connect(struct tcpapp_host *h, uint32_t raddr, uint16_t rport,

@@ -156,7 +156,11 @@ static FILE *open_out(const char *base, const char *suffix) {
 }
 
 int sim_tcptrace_watch(struct sim_tcptrace *t, struct sim_node *node, utcp_conn_t conn) {
-  struct utcp_stack *stack = sim_stack_node_stack(node);
+  return sim_tcptrace_watch_stack(t, node, sim_stack_node_stack(node), conn);
+}
+
+int sim_tcptrace_watch_stack(struct sim_tcptrace *t, struct sim_node *node,
+                             struct utcp_stack *stack, utcp_conn_t conn) {
   struct utcp_tcp_info info;
   if (utcp_tcp_info(stack, conn, &info) != 0) {
     fprintf(stderr, "utcp-sim: trace: %s: not a connection\n", sim_node_name(node));

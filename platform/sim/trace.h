@@ -37,6 +37,9 @@ struct sim_tcptrace *sim_tcptrace_new(struct sim *sim, const char *dir);
 /* Starts tracing connection conn of the stack hosted by node (a sim_stack_node). Returns 0, or
  * -1 (message printed) when its files cannot be created or the handle is not a connection. */
 int sim_tcptrace_watch(struct sim_tcptrace *t, struct sim_node *node, utcp_conn_t conn);
+/* The same for a node whose stack is not a sim_stack_node's (e.g. a utcp context's). */
+int sim_tcptrace_watch_stack(struct sim_tcptrace *t, struct sim_node *node,
+                             struct utcp_stack *stack, utcp_conn_t conn);
 /* Samples every watched connection; writes a row when something changed. Call after each
  * virtual instant (after sim_run_until(sim, sim_next_time(sim))). */
 void sim_tcptrace_sample(struct sim_tcptrace *t);

@@ -366,6 +366,8 @@ static int build(struct run *r, uint32_t max_conns, uint32_t chunks, const struc
   if (replay_len > 0 && replay[replay_len - 1] == '\n') replay[replay_len - 1] = 0;
   r->checker = sim_checker_new(r->sim, replay);
   free(replay);
+  /* Every application connection also gets the checker's state and congestion checks. */
+  r->cli->checker = r->srv->checker = r->checker;
   if (r->o.pcap_dir && sim_pcap_all(r->sim, r->o.pcap_dir) < 0) {
     fprintf(stderr, "utcp-sim %s: cannot write pcap files in %s: %s\n", r->o.cmd, r->o.pcap_dir,
             strerror(errno));
@@ -380,15 +382,17 @@ static int build(struct run *r, uint32_t max_conns, uint32_t chunks, const struc
   return 0;
 }
 
-/* sim_run_until, and with --trace a sample of every traced connection after each virtual
- * instant at which events ran (the same events in the same order either way). */
+/* sim_run_until one virtual instant at a time: after each, the checker's snapshot checks of
+ * the connections that moved and, with --trace, a sample of every traced connection (the same
+ * events run in the same order either way). */
 static int run_slice(struct run *r, uint64_t until) {
-  if (r->trace == NULL) return sim_run_until(r->sim, until);
   for (;;) {
     uint64_t next = sim_next_time(r->sim);
     if (next == SIM_NEVER || next > until) break;
     if (sim_run_until(r->sim, next) < 0) return -1;
-    sim_tcptrace_sample(r->trace);
+    sim_checker_sample(r->checker);
+    if (sim_stopped(r->sim)) return -1;
+    if (r->trace) sim_tcptrace_sample(r->trace);
   }
   return sim_run_until(r->sim, until);
 }
@@ -460,8 +464,10 @@ static bool drain(struct run *r, uint64_t from_ns) {
 /* Leak check after the run: every pool back to empty. Also reports the wire checker. */
 static int check_leaks(const struct run *r) {
   int status = 0;
-  fprintf(r->out, "checker: %" PRIu64 " segments checked, %" PRIu64 " violations\n",
-         sim_checker_segments(r->checker), sim_checker_violations(r->checker));
+  fprintf(r->out, "checker: %" PRIu64 " segments and %" PRIu64 " snapshots checked, %" PRIu64
+          " violations\n",
+          sim_checker_segments(r->checker), sim_checker_snapshots(r->checker),
+          sim_checker_violations(r->checker));
   if (sim_checker_violations(r->checker) > 0) {
     fprintf(r->out, "FAIL: the wire checker found violations\n");
     status = 1;
