@@ -1,0 +1,5 @@
+/* bulk as a program of its own on a real runtime (linked with utcp_rt_threads, later
+ * utcp_rt_dpdk): the same bulk_main the simulator runs as a coroutine. */
+#include "apps.h"
+
+int main(int argc, char **argv) { return bulk_main(argc, argv); }

@@ -1,0 +1,5 @@
+/* epwget as a program of its own on a real runtime (linked with utcp_rt_threads, later
+ * utcp_rt_dpdk): the same epwget_main the simulator runs as a coroutine. */
+#include "apps.h"
+
+int main(int argc, char **argv) { return epwget_main(argc, argv); }
