@@ -97,6 +97,10 @@ struct utcp_tcb {
   struct utcp_sack_sb sb; /* the peer's SACK blocks above SND.UNA (the scoreboard) */
   utcp_seq_t high_rxt;    /* HighRxt + 1: the end of what this recovery retransmitted */
   utcp_seq_t rescue_rxt;  /* RescueRxt */
+  /* Proportional Rate Reduction (RFC 6937) during SACK recovery: bytes the peer received
+   * since recovery began, bytes sent since, FlightSize at the start, and the last ACK's
+   * DeliveredData. */
+  uint32_t prr_delivered, prr_out, prr_recover_fs, prr_last_delivered;
   uint64_t last_send_ns;
 
   /* timers: deadlines in ns (0 = off); `timer` sits in the wheel at the earliest */

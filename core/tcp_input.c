@@ -321,6 +321,9 @@ static void sack_enter_recovery(struct utcp_stack *s, struct utcp_tcb *t, uint64
   t->recover = t->snd_max; /* (4.1) RecoveryPoint = HighData (recover is one past it) */
   t->flags |= TF_INRECOVERY;
   utcp_cc_newreno.on_enter_sack_recovery(s, t); /* (4.2) */
+  /* RFC 6937 3: prr_delivered = prr_out = 0, RecoverFS = snd.nxt - snd.una. */
+  t->prr_delivered = t->prr_out = t->prr_last_delivered = 0;
+  t->prr_recover_fs = (uint32_t)utcp_seq_diff(t->snd_max, t->snd_una);
   /* (4.3) Retransmit the segment at HighACK + 1 (SND.UNA), cut where SACKed data begins; set
    * HighRxt and RescueRxt to its last octet. */
   t->high_rxt = t->snd_una;
@@ -332,6 +335,7 @@ static void sack_enter_recovery(struct utcp_stack *s, struct utcp_tcb *t, uint64
     if (sent > 0) {
       t->high_rxt = utcp_seq_add(seq, (uint32_t)sent);
       t->rescue_rxt = utcp_seq_add(t->high_rxt, UINT32_MAX);
+      t->prr_out += (uint32_t)sent;
     }
   }
   /* (4.4), (4.5): SetPipe and step (C) in utcp_tcp_output. */
@@ -412,6 +416,8 @@ static bool process_ack(struct utcp_stack *s, struct utcp_tcb *t, const struct u
 
   uint32_t seg_wnd = (uint32_t)seg->wnd << t->snd_wscale;
   uint32_t acked = 0;
+  utcp_seq_t una_before = t->snd_una;
+  uint32_t sacked_before = t->sb.sacked;
   if (utcp_seq_gt(seg->ack, t->snd_una)) {
     acked = (uint32_t)utcp_seq_diff(seg->ack, t->snd_una);
     /* RTT: RFC 7323 4.3 from the echoed timestamp, otherwise the timed segment (Karn). */
@@ -526,6 +532,14 @@ static bool process_ack(struct utcp_stack *s, struct utcp_tcb *t, const struct u
   }
   /* With SACK agreed, RFC 6675 replaces the RFC 5681 duplicate ACK and NewReno. */
   if (t->sack_ok) sack_ack(s, t, seg, now);
+  if ((t->flags & TF_INRECOVERY) && t->sack_ok) {
+    /* RFC 6937 3: DeliveredData = (change in snd.una) + (change in SACKed); the ACK that
+     * starts recovery counts too. utcp_tcp_output spends it (sack_output). */
+    int64_t delivered = (int64_t)utcp_seq_diff(t->snd_una, una_before) +
+                        ((int64_t)t->sb.sacked - (int64_t)sacked_before);
+    t->prr_last_delivered = delivered > 0 ? (uint32_t)delivered : 0;
+    t->prr_delivered += t->prr_last_delivered;
+  }
 
   /* Window update (RFC 9293 3.10.7.4): if SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and
    * SND.WL2 =< SEG.ACK), set SND.WND <- SEG.WND, SND.WL1 <- SEG.SEQ, SND.WL2 <- SEG.ACK.

@@ -291,14 +291,39 @@ static void send_loop(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now) {
   }
 }
 
-/* RFC 6675 5 (C): in SACK-based loss recovery, while cwnd - pipe >= 1 SMSS, send what
- * NextSeg() names: (1) the next lost hole above HighRxt, (2) new data, (3) any hole above
- * HighRxt below the highest SACK, (4) once per recovery a rescue retransmission of the
- * highest unSACKed segment. Pipe grows by what is sent (C.4). */
+/* RFC 6937 3 (PRR-SSRB): how much recovery may send now. While pipe > ssthresh, in proportion
+ * to what the peer received: CEIL(prr_delivered * ssthresh / RecoverFS) - prr_out; below it,
+ * up to ssthresh - pipe but no faster than slow start: MAX(prr_delivered - prr_out,
+ * DeliveredData) + MSS. This replaces RFC 6675 5 (C)'s "cwnd - pipe >= 1 SMSS" gate, which
+ * holds every retransmission after the first until half a window of ACKs has come back (a
+ * whole round trip when the loss struck in slow start). cwnd stays at ssthresh (RFC 6675
+ * 4.2) for the exit and for what the traces show. */
+static uint32_t prr_sndcnt(const struct utcp_tcb *t, uint32_t pipe) {
+  int64_t sndcnt;
+  uint64_t ssthresh = t->ssthresh;
+  if (pipe > ssthresh) {
+    uint64_t fs = t->prr_recover_fs > 0 ? t->prr_recover_fs : 1;
+    sndcnt = (int64_t)(((uint64_t)t->prr_delivered * ssthresh + fs - 1) / fs) - t->prr_out;
+  } else {
+    int64_t limit = (int64_t)t->prr_delivered - t->prr_out;
+    if (limit < (int64_t)t->prr_last_delivered) limit = t->prr_last_delivered;
+    limit += t->smss;
+    sndcnt = (int64_t)ssthresh - pipe;
+    if (sndcnt > limit) sndcnt = limit;
+  }
+  return sndcnt > 0 ? (uint32_t)(sndcnt > UINT32_MAX ? UINT32_MAX : sndcnt) : 0;
+}
+
+/* RFC 6675 5 (C) with the amount from PRR (above): send what NextSeg() names: (1) the next
+ * lost hole above HighRxt, (2) new data, (3) any hole above HighRxt below the highest SACK,
+ * (4) once per recovery a rescue retransmission of the highest unSACKed segment. Pipe grows
+ * by what is sent (C.4). */
 static void sack_output(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now) {
   uint32_t smss = t->smss;
   uint32_t pipe = utcp_sack_pipe(&t->sb, t->snd_una, t->snd_max, t->high_rxt, smss);
-  while (t->cwnd >= pipe && t->cwnd - pipe >= smss) {
+  uint32_t budget = prr_sndcnt(t, pipe);
+  for (;; budget = prr_sndcnt(t, pipe)) {
+    if (budget < smss) break;
     uint32_t mss = mss_now(s, t);
     utcp_seq_t seq;
     uint32_t len;
@@ -310,6 +335,7 @@ static void sack_output(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now) 
       /* (C.2) HighRxt to the end of the retransmission. */
       t->high_rxt = utcp_seq_add(seq, (uint32_t)sent);
       pipe += (uint32_t)sent;
+      t->prr_out += (uint32_t)sent;
       continue;
     }
     /* Rule (2): one segment of new data, if the peer's window and Nagle allow. */
@@ -323,6 +349,7 @@ static void sack_output(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now) 
       if (fresh > 0) {
         UTCP_COVER(s, sack_new_data);
         pipe += fresh; /* (C.3), (C.4) */
+        t->prr_out += fresh;
         continue;
       }
     }
@@ -331,6 +358,7 @@ static void sack_output(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now) 
       if (sent <= 0) break;
       t->high_rxt = utcp_seq_add(seq, (uint32_t)sent);
       pipe += (uint32_t)sent;
+      t->prr_out += (uint32_t)sent;
       continue;
     }
     /* Rule (4): the rescue retransmission, if HighACK > RescueRxt. The highest unSACKed
@@ -347,6 +375,7 @@ static void sack_output(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now) 
       UTCP_COVER(s, sack_rescue);
       t->rescue_rxt = utcp_seq_add(t->recover, UINT32_MAX); /* RescueRxt = RecoveryPoint */
       pipe += (uint32_t)sent;
+      t->prr_out += (uint32_t)sent;
       continue;
     }
     break; /* rule (5): nothing to send */
