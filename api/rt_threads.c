@@ -439,7 +439,7 @@ static void exchange(struct rt_core *c, const struct api_call *call, struct rt_m
 /* Waits until the context has had events since `seen` or until `deadline`. */
 static void wait_events(struct rt_core *c, uint64_t seen, uint64_t deadline) {
   uint32_t idle = 0;
-  struct rt_msg unused;
+  struct rt_msg unused = {0};
   for (;;) {
     take_comp(c, &unused);
     if (atomic_load(&c->ev_seq) != seen || atomic_load(&c->intr)) return;
@@ -478,7 +478,7 @@ static ssize_t remote_call(void *arg, struct api_call *call) {
   size_t done = 0; /* bytes moved by earlier rounds of a blocking send or MSG_WAITALL recv */
   ssize_t ret;
   for (;;) {
-    struct rt_msg r;
+    struct rt_msg r = {0}; /* filled by exchange; zeroed so no path reads garbage */
     exchange(c, &k, &r);
     if (!r.waited || (r.ret < 0 && r.err != RT_EWAIT) ||
         (r.ret >= 0 && !is_stream_io(k.op))) {
