@@ -39,6 +39,11 @@ int utcp_stack_config_check(const struct utcp_stack_config *c) {
   if (c->static_arp_count > UTCP_MAX_STATIC_ARP || c->route_count > UTCP_MAX_ROUTES)
     return UTCP_ERR_INVAL;
   if (c->static_arp_count > c->arp_entries) return UTCP_ERR_INVAL;
+  /* What utcp_arp_add_static refuses (found by fuzz_config: the check passed a multicast MAC
+   * that utcp_stack_new then refused). */
+  for (uint32_t i = 0; i < c->static_arp_count; i++)
+    if (c->static_arp[i].ip == 0 || utcp_mac_is_multicast(&c->static_arp[i].mac))
+      return UTCP_ERR_INVAL;
   if (utcp_tcp_config_check(&c->tcp) < 0) return UTCP_ERR_INVAL;
   for (uint32_t i = 0; i < c->route_count; i++) {
     const struct utcp_route *r = &c->routes[i];

@@ -57,7 +57,8 @@ struct utcp_stack_config {
 void utcp_stack_config_default(struct utcp_stack_config *cfg);
 
 /* Checks a config: UTCP_ERR_INVAL for a zero or broadcast/multicast IP or MAC, a netmask that
- * is not a prefix, an MTU outside 68..9000, a zero-sized pool. */
+ * is not a prefix, an MTU outside 68..9000, a zero-sized pool, a static ARP entry for address
+ * 0 or with a multicast MAC. */
 int utcp_stack_config_check(const struct utcp_stack_config *cfg);
 
 struct utcp_stack;

@@ -132,18 +132,23 @@ TEST(test_tcb_syn_sent_rto_backoff_then_timeout) {
   REQUIRE(utcp_tcp_connect(h->s, TH_PEER_IP, TH_PEER_PORT, TH_LOCAL_PORT, 0, &c) == 0);
   struct utcp_seg o;
   REQUIRE(th_out(h, &o));
-  /* RFC 6298 2.1 and 5.5: 1 s, then doubling: retransmissions at 1, 3, 7, 15 ... s. */
+  /* RFC 6298 2.1 and 5.5: 1 s, then doubling up to the 60 s cap (2.5): retransmissions at
+   * 1, 3, 7, 15, 31, 63, 123 s; the 7th (syn_retries) timeout, at 183 s, gives up: more than
+   * the 3 minutes RFC 1122 4.2.3.5 asks. */
   uint64_t at = 0, rto = 1000;
-  for (int i = 0; i < 6; i++) {
+  for (int i = 0; i < 7; i++) {
     at += rto;
     th_at(h, at - 2);
     CHECK_EQ(th_pending(h), 0);
     th_at(h, at + 2);
     REQUIRE(th_out(h, &o));
     CHECK_EQ(o.flags, S);
-    rto *= 2;
+    rto = rto * 2 > 60000 ? 60000 : rto * 2;
   }
   at += rto;
+  CHECK(at >= 180000);
+  th_at(h, at - 2);
+  CHECK_EQ(utcp_tcp_state(h->s, c), UTCP_TCP_SYN_SENT);
   th_at(h, at + 2);
   CHECK_EQ(utcp_tcp_state(h->s, c), UTCP_TCP_CLOSED);
   CHECK(th_events(h, c) & (1u << UTCP_EV_ERROR));

@@ -548,8 +548,11 @@ TEST(test_tcb_syn_sent_rexmt_capped_at_rto_max) {
   }
   CHECK_EQ(t, 63000);
   CHECK_EQ(seg_none(h, 63000 + 59999), 0);
+  /* 64 s would exceed the cap: the 7th retransmission comes 60 s later. */
+  EXPECT_SEG(h, 63000 + 60000, o, S, syn.seq.v, 0);
+  CHECK_EQ(seg_none(h, 123000 + 59999), 0);
   CHECK_EQ(utcp_tcp_state(h->s, c), UTCP_TCP_SYN_SENT);
-  th_at(h, 63000 + 60000); /* 64 s would exceed the cap: 60 s */
+  th_at(h, 123000 + 60000); /* and the give-up too */
   CHECK_EQ(utcp_tcp_state(h->s, c), UTCP_TCP_CLOSED);
   utcp_tcp_close(h->s, c, h->now);
   CHECK(th_free(h));
