@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
-# Short AFL++ smoke run (CI and the fuzz_smoke ctest): builds the `fuzz` preset, runs every
-# harness under afl-fuzz for a bounded time, and fails on any crash or hang; the canary must
-# crash within CANARY_SECS (proving the set-up finds bugs).
-#   UTCP_FUZZ_SMOKE_SECS  seconds per real harness (default 40)
-#   CANARY_SECS           limit for the canary (default 60)
+# AFL++ smoke run (CI: the fuzz_smoke ctest, part of every scripts/test.sh run): builds the
+# `fuzz` preset, runs every harness under afl-fuzz for a bounded time, JOBS at a time, and fails
+# on any crash or hang. The canary must crash within CANARY_SECS (proving that instrumentation,
+# persistent mode, the sanitizers and crash detection work).
+#   UTCP_FUZZ_SMOKE_SECS     seconds per real harness (default 60)
+#   CANARY_SECS              limit for the canary (default 60)
+#   UTCP_FUZZ_SMOKE_JOBS     harnesses at a time (default 2)
+#   UTCP_FUZZ_SMOKE_TARGETS  the real harnesses (default: all six)
+#   UTCP_FUZZ_SMOKE_TIMEOUT  afl-fuzz -t, ms per run before it counts as a hang (default 5000:
+#                            generous, so that a loaded machine does not make false hangs)
 # Exits 77 (ctest: skipped) when afl-fuzz or afl-clang-fast is missing.
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
-secs=${UTCP_FUZZ_SMOKE_SECS:-40}
+secs=${UTCP_FUZZ_SMOKE_SECS:-60}
 canary_secs=${CANARY_SECS:-60}
-targets="wire tcb reass pair"
+jobs=${UTCP_FUZZ_SMOKE_JOBS:-2}
+tmout=${UTCP_FUZZ_SMOKE_TIMEOUT:-5000}
+# The slowest first, so that the pool drains evenly.
+targets=${UTCP_FUZZ_SMOKE_TARGETS:-"pair tcb wire reass script config"}
 
 if ! command -v afl-fuzz >/dev/null || ! command -v afl-clang-fast >/dev/null; then
   echo "fuzz-smoke: SKIPPED: afl-fuzz / afl-clang-fast not installed (apt-get install afl++)"
@@ -25,10 +33,10 @@ work=$here/build/fuzz/smoke
 rm -rf "$work"
 mkdir -p "$work"
 
-# What AFL++ needs on a shared CI machine: no CPU-governor check, no core-dump helper check
-# when core_pattern pipes to a program (and we cannot change it), no CPU pinning (other jobs
-# own the cores), no UI.
-export AFL_SKIP_CPUFREQ=1 AFL_NO_UI=1 AFL_NO_AFFINITY=1 AFL_NO_AFFINITY=1
+# What AFL++ needs on a shared CI machine: no CPU-governor check, no CPU pinning (other jobs
+# own the cores), no UI, no long calibration; no core-dump helper check when core_pattern
+# pipes to a program and cannot be changed.
+export AFL_SKIP_CPUFREQ=1 AFL_NO_UI=1 AFL_NO_AFFINITY=1
 export AFL_SKIP_CRASHES=1 AFL_FAST_CAL=1 AFL_NO_STARTUP_CALIBRATION=1 AFL_IGNORE_SEED_PROBLEMS=1
 if [ "$(cut -c1 /proc/sys/kernel/core_pattern 2>/dev/null)" = "|" ]; then
   if ! (echo core > /proc/sys/kernel/core_pattern) 2>/dev/null; then
@@ -42,51 +50,84 @@ export UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1
 
 stat_of() { sed -n "s/^$2 *: *//p" "$1/default/fuzzer_stats" 2>/dev/null | head -1; }
 
-fail=0
+dict_of() {
+  if [ -f "$here/fuzz/dict/$1.dict" ]; then echo "$here/fuzz/dict/$1.dict"; else echo "$here/fuzz/dict/tcp.dict"; fi
+}
+
+# Runs one harness in the background of a subshell; its verdict goes to $work/<t>.verdict
+# (PASS / FAIL lines), its afl-fuzz output to $work/<t>.log.
 run() { # name seconds extra-env...
   local t=$1 s=$2
   shift 2
   local out=$work/$t
-  env "$@" timeout $((s + 60)) afl-fuzz -i "$here/fuzz/corpus/$t" -o "$out" -m none -t 2000 \
-    -x "$here/fuzz/dict/tcp.dict" -V "$s" -- "$bin/fuzz_$t" >"$work/$t.log" 2>&1
+  env "$@" timeout $((s + 120)) afl-fuzz -i "$here/fuzz/corpus/$t" -o "$out" -m none -t "$tmout" \
+    -x "$(dict_of "$t")" -V "$s" -- "$bin/fuzz_$t" >"$work/$t.log" 2>&1
   local rc=$?
-  local crashes hangs execs
+  local crashes hangs execs edges
   crashes=$(stat_of "$out" saved_crashes)
   hangs=$(stat_of "$out" saved_hangs)
   execs=$(stat_of "$out" execs_done)
-  echo "fuzz-smoke: $t: afl-fuzz rc=$rc execs=${execs:-?} crashes=${crashes:-?} hangs=${hangs:-?}"
-  LAST_CRASHES=${crashes:-0}
-  LAST_HANGS=${hangs:-0}
-  [ -n "$crashes" ] || { echo "fuzz-smoke: $t: afl-fuzz did not run:"; tail -20 "$work/$t.log"; return 1; }
-  return 0
+  edges=$(stat_of "$out" edges_found)
+  local line="$t: afl-fuzz rc=$rc execs=${execs:-?} edges=${edges:-?} crashes=${crashes:-?} hangs=${hangs:-?}"
+  if [ -z "$crashes" ]; then
+    { echo "FAIL $line: afl-fuzz did not run:"; tail -20 "$work/$t.log"; } >"$work/$t.verdict"
+    return
+  fi
+  if [ "$t" = canary ]; then
+    if [ "$crashes" -ge 1 ]; then
+      echo "PASS $line: the planted bug was found" >"$work/$t.verdict"
+    else
+      echo "FAIL $line: the canary's planted bug was not found in ${s}s" >"$work/$t.verdict"
+    fi
+    return
+  fi
+  if [ "$crashes" -ne 0 ] || [ "$hangs" -ne 0 ]; then
+    {
+      echo "FAIL $line: inputs in $out/default/{crashes,hangs}"
+      local n=0
+      for f in "$out"/default/crashes/id:* "$out"/default/hangs/id:*; do
+        [ -e "$f" ] || continue
+        n=$((n + 1))
+        [ $n -le 5 ] || { echo "(more inputs not replayed here)"; break; }
+        echo "--- $f"
+        timeout 60 "$bin/fuzz_$t" "$f" 2>&1 | tail -15
+      done
+    } >"$work/$t.verdict"
+    return
+  fi
+  echo "PASS $line" >"$work/$t.verdict"
 }
 
-# The canary first: it must crash (AFL_BENCH_UNTIL_CRASH stops at the first one).
-if run canary "$canary_secs" AFL_BENCH_UNTIL_CRASH=1; then
-  if [ "$LAST_CRASHES" -ge 1 ]; then
-    echo "fuzz-smoke: canary found as it must be"
-  else
-    echo "fuzz-smoke: FAIL: the canary's planted bug was not found in ${canary_secs}s"
-    fail=1
+# A pool of $jobs: the canary first (AFL_BENCH_UNTIL_CRASH stops it at its first crash), then
+# the real harnesses, the slowest first.
+queue="canary $targets"
+running=0
+start=$(date +%s)
+for t in $queue; do
+  if [ "$running" -ge "$jobs" ]; then
+    wait -n
+    running=$((running - 1))
   fi
-else
-  fail=1
-fi
+  echo "fuzz-smoke: $t: start ($(( $(date +%s) - start ))s)"
+  if [ "$t" = canary ]; then
+    run canary "$canary_secs" AFL_BENCH_UNTIL_CRASH=1 &
+  else
+    run "$t" "$secs" &
+  fi
+  running=$((running + 1))
+done
+wait
 
-for t in $targets; do
-  if ! run "$t" "$secs"; then
+fail=0
+for t in $queue; do
+  if [ ! -f "$work/$t.verdict" ]; then
+    echo "fuzz-smoke: FAIL $t: no verdict"
     fail=1
     continue
   fi
-  if [ "$LAST_CRASHES" -ne 0 ] || [ "$LAST_HANGS" -ne 0 ]; then
-    echo "fuzz-smoke: FAIL: $t: $LAST_CRASHES crashes, $LAST_HANGS hangs in $work/$t/default/{crashes,hangs}"
-    for f in "$work/$t"/default/crashes/id:* "$work/$t"/default/hangs/id:*; do
-      [ -e "$f" ] || continue
-      echo "--- $f"
-      timeout 60 "$bin/fuzz_$t" "$f" 2>&1 | tail -15
-    done
-    fail=1
-  fi
+  sed 's/^/fuzz-smoke: /' "$work/$t.verdict"
+  head -1 "$work/$t.verdict" | grep -q '^PASS' || fail=1
 done
+echo "fuzz-smoke: $(( $(date +%s) - start ))s of fuzzing"
 [ $fail -eq 0 ] && echo "fuzz-smoke: PASS"
 exit $fail
