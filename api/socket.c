@@ -21,10 +21,10 @@ static int core_state(const struct utcp_ctx *ctx, const struct api_sock *s) {
   return st < 0 ? UTCP_TCP_CLOSED : st;
 }
 
-static enum api_lstate lstate(const struct utcp_ctx *ctx, const struct api_sock *s) {
+static enum api_lstate lstate_of(const struct api_sock *s, int core_st) {
   if (s->listening) return L_LISTEN;
   if (s->conn == 0) return L_CLOSE;
-  switch (core_state(ctx, s)) {
+  switch (core_st) {
     case UTCP_TCP_SYN_SENT: return L_SYN_SENT;
     case UTCP_TCP_SYN_RECEIVED: return L_SYN_RECV;
     case UTCP_TCP_CLOSED:
@@ -33,13 +33,17 @@ static enum api_lstate lstate(const struct utcp_ctx *ctx, const struct api_sock 
   }
 }
 
+static enum api_lstate lstate(const struct utcp_ctx *ctx, const struct api_sock *s) {
+  return lstate_of(s, core_state(ctx, s));
+}
+
 /* Linux sk_shutdown: what the application asked for, plus what the connection's state implies
  * (FIN received: RCV; tcp_done after a reset, a timeout or TIME-WAIT: both). */
-static uint8_t shut_bits(const struct utcp_ctx *ctx, const struct api_sock *s) {
+static uint8_t shut_bits_of(const struct api_sock *s, int core_st) {
   uint8_t sh = s->shut;
   if (s->peer_fin) sh |= SHUT_RCV;
   if (s->conn == 0 || s->listening) return sh;
-  switch (core_state(ctx, s)) {
+  switch (core_st) {
     case UTCP_TCP_CLOSED:
     case UTCP_TCP_TIME_WAIT:
     case UTCP_TCP_CLOSING:
@@ -51,18 +55,24 @@ static uint8_t shut_bits(const struct utcp_ctx *ctx, const struct api_sock *s) {
   }
 }
 
+static uint8_t shut_bits(const struct utcp_ctx *ctx, const struct api_sock *s) {
+  return shut_bits_of(s, core_state(ctx, s));
+}
+
 uint32_t api_sock_poll(struct utcp_ctx *ctx, struct api_sock *s) {
   if (s->listening)
     return utcp_tcp_readable(ctx->stack, s->conn) > 0 ? EPOLLIN | EPOLLRDNORM : 0;
-  enum api_lstate st = lstate(ctx, s);
-  uint8_t sh = shut_bits(ctx, s);
+  /* One lookup for state, readable and writable: this runs for every ready socket. */
+  struct utcp_tcp_pollinfo pi = {UTCP_TCP_CLOSED, 0, 0};
+  if (s->conn != 0 && utcp_tcp_pollinfo(ctx->stack, s->conn, &pi) < 0) pi.state = UTCP_TCP_CLOSED;
+  enum api_lstate st = lstate_of(s, pi.state);
+  uint8_t sh = shut_bits_of(s, pi.state);
   uint32_t m = 0;
   if (sh == (SHUT_RCV | SHUT_SND) || st == L_CLOSE) m |= EPOLLHUP;
   if (sh & SHUT_RCV) m |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
   if (st != L_SYN_SENT && st != L_SYN_RECV) {
-    if (s->conn != 0 && utcp_tcp_readable(ctx->stack, s->conn) > 0) m |= EPOLLIN | EPOLLRDNORM;
-    if ((sh & SHUT_SND) || s->conn == 0 || utcp_tcp_writable(ctx->stack, s->conn) > 0)
-      m |= EPOLLOUT | EPOLLWRNORM;
+    if (s->conn != 0 && pi.readable > 0) m |= EPOLLIN | EPOLLRDNORM;
+    if ((sh & SHUT_SND) || s->conn == 0 || pi.writable > 0) m |= EPOLLOUT | EPOLLWRNORM;
   }
   if (s->err != 0) m |= EPOLLERR;
   return m;

@@ -26,7 +26,12 @@ double mb_tsc_hz(void) {
   return tsc_hz;
 }
 
+/* ns = ticks * mult >> 32, with mult fixed once: the platform clock the stacks read on every
+ * loop iteration should not cost a floating-point division. */
+static uint64_t ns_mult;
+
 uint64_t mb_now_ns(void) {
-  double hz = mb_tsc_hz();
-  return (uint64_t)((double)(__rdtsc() - tsc0) * 1e9 / hz) + 1000000000ull;
+  if (ns_mult == 0) ns_mult = (uint64_t)(1e9 * 4294967296.0 / mb_tsc_hz());
+  unsigned __int128 ns = (unsigned __int128)(__rdtsc() - tsc0) * ns_mult;
+  return (uint64_t)(ns >> 32) + 1000000000ull;
 }

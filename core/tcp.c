@@ -983,17 +983,32 @@ int utcp_tcp_info(const struct utcp_stack *s, utcp_conn_t c, struct utcp_tcp_inf
   return 0;
 }
 
+static int readable_of(const struct utcp_tcb *t) {
+  return t->state == UTCP_TCP_LISTEN ? (int)t->acceptq_len : (int)t->rcvq.len;
+}
+
+static int writable_of(const struct utcp_stack *s, const struct utcp_tcb *t) {
+  if (s->tcp->chunks.n_free == 0) return 0; /* no chunk to write into (see utcp_tcp_send) */
+  return t->sndq.len >= t->sndbuf ? 0 : (int)(t->sndbuf - t->sndq.len);
+}
+
 int utcp_tcp_readable(const struct utcp_stack *s, utcp_conn_t c) {
   const struct utcp_tcb *t = tcb_of(s, c);
-  if (t == NULL) return UTCP_ERR_BADF;
-  return t->state == UTCP_TCP_LISTEN ? (int)t->acceptq_len : (int)t->rcvq.len;
+  return t == NULL ? UTCP_ERR_BADF : readable_of(t);
 }
 
 int utcp_tcp_writable(const struct utcp_stack *s, utcp_conn_t c) {
   const struct utcp_tcb *t = tcb_of(s, c);
+  return t == NULL ? UTCP_ERR_BADF : writable_of(s, t);
+}
+
+int utcp_tcp_pollinfo(const struct utcp_stack *s, utcp_conn_t c, struct utcp_tcp_pollinfo *pi) {
+  const struct utcp_tcb *t = tcb_of(s, c);
   if (t == NULL) return UTCP_ERR_BADF;
-  if (s->tcp->chunks.n_free == 0) return 0; /* no chunk to write into (see utcp_tcp_send) */
-  return t->sndq.len >= t->sndbuf ? 0 : (int)(t->sndbuf - t->sndq.len);
+  pi->state = t->state;
+  pi->readable = readable_of(t);
+  pi->writable = writable_of(s, t);
+  return 0;
 }
 
 int utcp_tcp_state(const struct utcp_stack *s, utcp_conn_t c) {

@@ -155,6 +155,12 @@ int utcp_tcp_info(const struct utcp_stack *s, utcp_conn_t c, struct utcp_tcp_inf
 int utcp_tcp_readable(const struct utcp_stack *s, utcp_conn_t c);
 int utcp_tcp_writable(const struct utcp_stack *s, utcp_conn_t c);
 int utcp_tcp_state(const struct utcp_stack *s, utcp_conn_t c);
+/* State, readable and writable bytes (as the three calls above) in one lookup, for poll and
+ * epoll. BADF. */
+struct utcp_tcp_pollinfo {
+  int state, readable, writable;
+};
+int utcp_tcp_pollinfo(const struct utcp_stack *s, utcp_conn_t c, struct utcp_tcp_pollinfo *pi);
 
 /* Connections in use (all states but free), and TCP timers running: leak checks. */
 uint32_t utcp_tcp_conns_in_use(const struct utcp_stack *s);
