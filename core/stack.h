@@ -48,6 +48,14 @@ struct utcp_stack_config {
 
   uint32_t event_queue_len; /* ICMP events held until the application drains them */
 
+  /* Checksum offload, for platforms whose NIC does it (DPDK); never in the simulator.
+   * rx_l4_cksum_checked: every frame given to utcp_stack_input had its TCP checksum verified
+   * by the NIC (the platform drops those that failed), so the stack does not sum it again.
+   * tx_l4_cksum_offload: the stack leaves the TCP checksum to the NIC, writing the folded
+   * pseudo-header sum into the field (DPDK's RTE_MBUF_F_TX_TCP_CKSUM convention). IPv4 header
+   * checksums are always done in software. */
+  bool rx_l4_cksum_checked, tx_l4_cksum_offload;
+
   struct utcp_tcp_config tcp;
 };
 

@@ -963,7 +963,8 @@ static bool timewait_reusable(const struct utcp_tcb *t, const struct utcp_seg *s
 void utcp_tcp_input(struct utcp_stack *s, const struct utcp_ipv4 *ip, uint64_t now) {
   struct utcp_seg seg;
   s->ctr.tcp_in_segs++;
-  enum utcp_drop why = utcp_tcp_parse(ip->payload, ip->payload_len, ip->src, ip->dst, true, &seg);
+  enum utcp_drop why = utcp_tcp_parse(ip->payload, ip->payload_len, ip->src, ip->dst,
+                                      !s->cfg.rx_l4_cksum_checked, &seg);
   if (why == UTCP_DROP_NONE && (seg.sport == 0 || seg.dport == 0)) why = UTCP_DROP_TCP_BAD_PORT;
   if (why != UTCP_DROP_NONE) {
     s->ctr.tcp_in_errs++;

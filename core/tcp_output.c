@@ -117,7 +117,8 @@ static int send_segment(struct utcp_stack *s, struct utcp_tcb *t, utcp_seq_t seq
   if (len > 0) utcp_bufq_read_at(&s->tcp->chunks, &t->sndq, data_off, payload, len);
   seg.payload = payload;
   seg.len = len;
-  size_t n = utcp_tcp_emit(&seg, t->laddr, t->raddr, out.l4, out.l4_cap);
+  size_t n = utcp_tcp_emit_ex(&seg, t->laddr, t->raddr, out.l4, out.l4_cap,
+                              !s->cfg.tx_l4_cksum_offload);
   UTCP_ASSERT(n == l4_len);
   utcp_ip_out_commit(s, &out, n);
   s->ctr.tcp_out_segs++;
@@ -190,7 +191,8 @@ void utcp_tcp_respond_rst(struct utcp_stack *s, const struct utcp_ipv4 *ip,
   struct utcp_ip_out out;
   if (utcp_ip_out_begin(s, ip->src, UTCP_IPPROTO_TCP, UTCP_TCP_HLEN, &out) < 0) return;
   out.df = true;
-  size_t n = utcp_tcp_emit(&rst, ip->dst, ip->src, out.l4, out.l4_cap);
+  size_t n = utcp_tcp_emit_ex(&rst, ip->dst, ip->src, out.l4, out.l4_cap,
+                              !s->cfg.tx_l4_cksum_offload);
   UTCP_ASSERT(n == UTCP_TCP_HLEN);
   utcp_ip_out_commit(s, &out, n);
   s->ctr.tcp_out_segs++;

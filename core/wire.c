@@ -324,6 +324,11 @@ size_t utcp_tcp_opts_len(const struct utcp_tcp_opts *opt) {
 
 size_t utcp_tcp_emit(const struct utcp_seg *seg, uint32_t src, uint32_t dst, uint8_t *buf,
                      size_t cap) {
+  return utcp_tcp_emit_ex(seg, src, dst, buf, cap, true);
+}
+
+size_t utcp_tcp_emit_ex(const struct utcp_seg *seg, uint32_t src, uint32_t dst, uint8_t *buf,
+                        size_t cap, bool full_cksum) {
   size_t hlen = UTCP_TCP_HLEN + utcp_tcp_opts_len(&seg->opt);
   UTCP_ASSERT(seg->len <= IPV4_MAX_LEN - UTCP_IPV4_HLEN - hlen);
   if (cap < hlen || cap - hlen < seg->len) return 0;
@@ -340,6 +345,12 @@ size_t utcp_tcp_emit(const struct utcp_seg *seg, uint32_t src, uint32_t dst, uin
   write_opts(&seg->opt, buf + UTCP_TCP_HLEN);
   size_t n = hlen + seg->len;
   uint32_t sum = utcp_cksum_pseudo(src, dst, UTCP_IPPROTO_TCP, (uint16_t)n);
+  if (!full_cksum) {
+    /* Offload: the NIC sums the segment with this field included and writes the complement
+     * (DPDK's RTE_MBUF_F_TX_TCP_CKSUM wants the folded, uncomplemented pseudo-header sum). */
+    put_cksum(buf + 16, (uint16_t)~utcp_cksum_finish(sum));
+    return n;
+  }
   put_cksum(buf + 16, utcp_cksum_finish(utcp_cksum_add(sum, buf, n)));
   return n;
 }

@@ -172,6 +172,10 @@ size_t utcp_tcp_opts_len(const struct utcp_tcp_opts *opt);
  * header; memmove semantics) and the checksum over the pseudo-header of src/dst. */
 size_t utcp_tcp_emit(const struct utcp_seg *seg, uint32_t src, uint32_t dst, uint8_t *buf,
                      size_t cap);
+/* The same; with full_cksum false the checksum field gets the folded pseudo-header sum for a
+ * NIC to complete (transmit checksum offload) instead of the checksum. */
+size_t utcp_tcp_emit_ex(const struct utcp_seg *seg, uint32_t src, uint32_t dst, uint8_t *buf,
+                        size_t cap, bool full_cksum);
 
 /* Bytes of sequence space a segment occupies: payload plus one each for SYN and FIN. */
 static inline uint32_t utcp_seg_seqlen(const struct utcp_seg *seg) {
