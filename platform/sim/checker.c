@@ -19,6 +19,10 @@ struct endpoint {
   utcp_seq_t iss;
   struct utcp_tcp_opts syn_opt; /* options of its SYN */
   utcp_seq_t snd_max;           /* highest sequence it sent + 1 */
+  /* The same for its previous incarnation on this 4-tuple: a peer still in TIME-WAIT answers
+   * the new SYN-ACK with an ACK of the old sequence space (RFC 9293 3.10.7.4). */
+  bool prev_known;
+  utcp_seq_t prev_iss, prev_snd_max;
   bool edge_known;
   utcp_seq_t edge; /* highest right edge (ACK + scaled window) it advertised */
   bool peer_edge_known;
@@ -213,6 +217,11 @@ static void check_tx(struct sim_checker *c, struct flow *f, int self, const stru
         violation(c, now, msg);
       }
     }
+    if (me->syn_seen && !utcp_seq_eq(me->iss, seg->seq)) {
+      me->prev_known = true;
+      me->prev_iss = me->iss;
+      me->prev_snd_max = me->snd_max;
+    }
     me->syn_seen = true;
     me->iss = seg->seq;
     me->edge_known = me->peer_edge_known = false;
@@ -250,8 +259,12 @@ static void check_tx(struct sim_checker *c, struct flow *f, int self, const stru
              me->peer_edge.v, text);
     violation(c, now, msg);
   }
-  /* An ACK only for what the peer sent. */
-  if ((seg->flags & UTCP_TCP_ACK) && peer->syn_seen && utcp_seq_gt(seg->ack, peer->snd_max)) {
+  /* An ACK only for what the peer sent (in this incarnation or, from a TIME-WAIT answer, the
+   * one before). */
+  bool old_space = peer->prev_known && utcp_seq_gt(seg->ack, peer->prev_iss) &&
+                   utcp_seq_le(seg->ack, peer->prev_snd_max);
+  if ((seg->flags & UTCP_TCP_ACK) && peer->syn_seen && utcp_seq_gt(seg->ack, peer->snd_max) &&
+      !old_space) {
     snprintf(msg, sizeof msg, "ACK %" PRIu32 " beyond what the peer sent (%" PRIu32 "): %s",
              seg->ack.v, peer->snd_max.v, text);
     violation(c, now, msg);
