@@ -29,7 +29,9 @@ void utcp_tcp_config_default(struct utcp_tcp_config *c) {
   c->rto_initial_ns = 1 * SEC;
   c->rto_min_ns = 1 * SEC;
   c->rto_max_ns = 60 * SEC;
-  c->syn_retries = 7; /* RFC 1122 4.2.3.5: a SYN retried for at least 3 minutes (SYNs until 123 s with the 60 s RTO cap, giving up at 183 s) */
+  /* RFC 1122 4.2.3.5: a SYN retried for at least 3 minutes (SYNs until 123 s with the 60 s RTO
+   * cap, giving up at 183 s). */
+  c->syn_retries = 7;
   c->data_retries = 15;
   c->delack_ns = 40 * MS;
   c->msl_ns = 30 * SEC;
