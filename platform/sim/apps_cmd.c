@@ -41,8 +41,7 @@ struct app_spec {
 
 struct opts {
   uint64_t seed;
-  uint64_t delay_ms, jitter_ms, rate_mbps, queue_kb, reorder_ms;
-  struct sim_ratio loss, dup, reorder, corrupt;
+  struct sim_link_opts link;
   uint64_t buf_kb, max_conns, max_fds, msl_ms, deadline_s, stack_kb, trace_conns;
   const char *pcap_dir, *trace_dir;
   struct app_spec apps[MAX_APPS];
@@ -132,9 +131,11 @@ static int split(char *s, char **argv, int max) {
 }
 
 static int parse_args(int argc, char **argv, struct opts *o) {
-  *o = (struct opts){.seed = 1, .delay_ms = 5, .rate_mbps = 1000, .queue_kb = 1024,
-                     .reorder_ms = 1, .loss = {0, 1}, .dup = {0, 1}, .reorder = {0, 1},
-                     .corrupt = {0, 1}, .buf_kb = 64, .max_conns = 8192, .max_fds = 4096,
+  *o = (struct opts){.seed = 1,
+                     .link = {.delay_ms = 5, .rate_mbps = 1000, .queue_kb = 1024,
+                              .reorder_ms = 1, .loss = {0, 1}, .dup = {0, 1},
+                              .reorder = {0, 1}, .corrupt = {0, 1}},
+                     .buf_kb = 64, .max_conns = 8192, .max_fds = 4096,
                      .deadline_s = 600, .stack_kb = 256, .trace_conns = 1};
   for (int i = 1; i < argc; i++) {
     const char *opt = argv[i];
@@ -145,6 +146,7 @@ static int parse_args(int argc, char **argv, struct opts *o) {
     const char *val = i + 1 < argc ? argv[i + 1] : NULL;
     i++;
     bool ok;
+    int link;
     if (strcmp(opt, "--host") == 0) {
       const char *cmd = i + 1 < argc ? argv[i + 1] : NULL;
       i++;
@@ -158,26 +160,10 @@ static int parse_args(int argc, char **argv, struct opts *o) {
         }
         o->apps[o->n_apps++] = (struct app_spec){val, cmd, h};
       }
+    } else if ((link = sim_link_opts_parse(&o->link, opt, val)) >= 0) {
+      ok = link == 1;
     } else if (strcmp(opt, "--seed") == 0) {
       ok = sim_parse_u64(val, &o->seed);
-    } else if (strcmp(opt, "--delay-ms") == 0) {
-      ok = sim_parse_u64(val, &o->delay_ms) && o->delay_ms <= 60000;
-    } else if (strcmp(opt, "--jitter-ms") == 0) {
-      ok = sim_parse_u64(val, &o->jitter_ms) && o->jitter_ms <= 60000;
-    } else if (strcmp(opt, "--rate-mbps") == 0) {
-      ok = sim_parse_u64(val, &o->rate_mbps) && o->rate_mbps <= 1000000;
-    } else if (strcmp(opt, "--queue-kb") == 0) {
-      ok = sim_parse_u64(val, &o->queue_kb) && o->queue_kb <= 1048576;
-    } else if (strcmp(opt, "--reorder-ms") == 0) {
-      ok = sim_parse_u64(val, &o->reorder_ms) && o->reorder_ms <= 60000;
-    } else if (strcmp(opt, "--loss") == 0) {
-      ok = sim_parse_ratio(val, &o->loss);
-    } else if (strcmp(opt, "--dup") == 0) {
-      ok = sim_parse_ratio(val, &o->dup);
-    } else if (strcmp(opt, "--reorder") == 0) {
-      ok = sim_parse_ratio(val, &o->reorder);
-    } else if (strcmp(opt, "--corrupt") == 0) {
-      ok = sim_parse_ratio(val, &o->corrupt);
     } else if (strcmp(opt, "--buf-kb") == 0) {
       ok = sim_parse_u64(val, &o->buf_kb) && o->buf_kb >= 2 && o->buf_kb <= 65536;
     } else if (strcmp(opt, "--max-conns") == 0) {
@@ -225,14 +211,14 @@ static void print_ratio(FILE *out, const char *name, struct sim_ratio r) {
 
 static void print_replay(const struct opts *o, FILE *out) {
   fprintf(out, "utcp-sim apps --seed %" PRIu64 " --delay-ms %" PRIu64 " --rate-mbps %" PRIu64,
-          o->seed, o->delay_ms, o->rate_mbps);
-  if (o->jitter_ms) fprintf(out, " --jitter-ms %" PRIu64, o->jitter_ms);
-  if (o->queue_kb != 1024) fprintf(out, " --queue-kb %" PRIu64, o->queue_kb);
-  print_ratio(out, "--loss", o->loss);
-  print_ratio(out, "--dup", o->dup);
-  print_ratio(out, "--reorder", o->reorder);
-  if (o->reorder.num && o->reorder_ms != 1) fprintf(out, " --reorder-ms %" PRIu64, o->reorder_ms);
-  print_ratio(out, "--corrupt", o->corrupt);
+          o->seed, o->link.delay_ms, o->link.rate_mbps);
+  if (o->link.jitter_ms) fprintf(out, " --jitter-ms %" PRIu64, o->link.jitter_ms);
+  if (o->link.queue_kb != 1024) fprintf(out, " --queue-kb %" PRIu64, o->link.queue_kb);
+  print_ratio(out, "--loss", o->link.loss);
+  print_ratio(out, "--dup", o->link.dup);
+  print_ratio(out, "--reorder", o->link.reorder);
+  if (o->link.reorder.num && o->link.reorder_ms != 1) fprintf(out, " --reorder-ms %" PRIu64, o->link.reorder_ms);
+  print_ratio(out, "--corrupt", o->link.corrupt);
   if (o->buf_kb != 64) fprintf(out, " --buf-kb %" PRIu64, o->buf_kb);
   if (o->max_conns != 8192) fprintf(out, " --max-conns %" PRIu64, o->max_conns);
   if (o->max_fds != 4096) fprintf(out, " --max-fds %" PRIu64, o->max_fds);
@@ -266,16 +252,7 @@ static void host_config(const struct opts *o, int i, struct utcp_ctx_config *c) 
 }
 
 static void link_params(const struct opts *o, struct sim_link_params *lp) {
-  sim_link_params_default(lp);
-  lp->delay_ns = o->delay_ms * SIM_NS_PER_MS;
-  lp->jitter_ns = o->jitter_ms * SIM_NS_PER_MS;
-  lp->rate_bps = o->rate_mbps * 1000000ull;
-  lp->queue_limit_bytes = o->queue_kb * 1024;
-  lp->loss = o->loss;
-  lp->dup = o->dup;
-  lp->reorder = o->reorder;
-  lp->reorder_delay_ns = o->reorder_ms * SIM_NS_PER_MS;
-  lp->corrupt = o->corrupt;
+  sim_link_opts_params(&o->link, lp);
 }
 
 static int build(struct run *r) {

@@ -34,6 +34,18 @@ bool sim_parse_u64(const char *s, uint64_t *out);
 /* "N/D" or "N" (= N/1) with N <= D, D > 0 and D < 2^32. */
 bool sim_parse_ratio(const char *s, struct sim_ratio *out);
 
+/* The link options `utcp-sim transfer`, `churn` and `apps` share: --delay-ms, --jitter-ms,
+ * --rate-mbps, --queue-kb, --reorder-ms, --loss, --dup, --reorder, --corrupt. */
+struct sim_link_opts {
+  uint64_t delay_ms, jitter_ms, rate_mbps, queue_kb, reorder_ms;
+  struct sim_ratio loss, dup, reorder, corrupt;
+};
+/* 1: opt is one of them and val parsed into l; 0: one of them with a bad or missing value;
+ * -1: not a link option. */
+int sim_link_opts_parse(struct sim_link_opts *l, const char *opt, const char *val);
+/* Link parameters (sim_link_params_default, then these options). */
+void sim_link_opts_params(const struct sim_link_opts *l, struct sim_link_params *lp);
+
 /* ======================================================================================
  * Scenario files (*.scn): docs/scenarios.md describes the language.
  * scenario_parse.c parses (pure: no I/O, no globals, any bytes give a result or an error);

@@ -35,9 +35,7 @@ struct opts {
   uint64_t conns, msg_bytes;
   bool concurrent;
   /* link */
-  uint64_t delay_ms, jitter_ms, rate_mbps, queue_kb;
-  struct sim_ratio loss, dup, reorder, corrupt;
-  uint64_t reorder_ms;
+  struct sim_link_opts link;
   uint64_t outage_at_ms, outage_ms;
   /* stack */
   uint64_t msl_ms; /* 0: the default (30 s) */
@@ -136,14 +134,8 @@ static int parse_args(int argc, char **argv, bool churn, struct opts *o) {
       .c2s = true,
       .conns = 1000,
       .msg_bytes = 64,
-      .delay_ms = 1,
-      .rate_mbps = 100,
-      .queue_kb = 1024,
-      .loss = {0, 1},
-      .dup = {0, 1},
-      .reorder = {0, 1},
-      .corrupt = {0, 1},
-      .reorder_ms = 1,
+      .link = {.delay_ms = 1, .rate_mbps = 100, .queue_kb = 1024, .reorder_ms = 1,
+               .loss = {0, 1}, .dup = {0, 1}, .reorder = {0, 1}, .corrupt = {0, 1}},
       .buf_kb = 64,
   };
   for (int i = 1; i < argc; i++) {
@@ -172,7 +164,10 @@ static int parse_args(int argc, char **argv, bool churn, struct opts *o) {
     const char *val = i + 1 < argc ? argv[i + 1] : NULL;
     i++;
     bool ok;
-    if (strcmp(opt, "--seed") == 0) {
+    int link = sim_link_opts_parse(&o->link, opt, val);
+    if (link >= 0) {
+      ok = link == 1;
+    } else if (strcmp(opt, "--seed") == 0) {
       ok = sim_parse_u64(val, &o->seed);
     } else if (!churn && strcmp(opt, "--bytes") == 0) {
       ok = parse_size(val, &o->bytes) && o->bytes > 0;
@@ -192,28 +187,10 @@ static int parse_args(int argc, char **argv, bool churn, struct opts *o) {
       ok = sim_parse_u64(val, &o->conns) && o->conns >= 1 && o->conns <= 10000000;
     } else if (churn && strcmp(opt, "--msg") == 0) {
       ok = parse_size(val, &o->msg_bytes) && o->msg_bytes >= 1 && o->msg_bytes <= 16384;
-    } else if (strcmp(opt, "--loss") == 0) {
-      ok = sim_parse_ratio(val, &o->loss);
-    } else if (strcmp(opt, "--dup") == 0) {
-      ok = sim_parse_ratio(val, &o->dup);
-    } else if (strcmp(opt, "--reorder") == 0) {
-      ok = sim_parse_ratio(val, &o->reorder);
-    } else if (strcmp(opt, "--reorder-ms") == 0) {
-      ok = sim_parse_u64(val, &o->reorder_ms) && o->reorder_ms <= 60000;
-    } else if (strcmp(opt, "--corrupt") == 0) {
-      ok = sim_parse_ratio(val, &o->corrupt);
     } else if (strcmp(opt, "--outage-at-ms") == 0) {
       ok = sim_parse_u64(val, &o->outage_at_ms) && o->outage_at_ms <= 1000000000;
     } else if (strcmp(opt, "--outage-ms") == 0) {
       ok = sim_parse_u64(val, &o->outage_ms) && o->outage_ms <= 1000000000;
-    } else if (strcmp(opt, "--delay-ms") == 0) {
-      ok = sim_parse_u64(val, &o->delay_ms) && o->delay_ms <= 60000;
-    } else if (strcmp(opt, "--jitter-ms") == 0) {
-      ok = sim_parse_u64(val, &o->jitter_ms) && o->jitter_ms <= 60000;
-    } else if (strcmp(opt, "--rate-mbps") == 0) {
-      ok = sim_parse_u64(val, &o->rate_mbps) && o->rate_mbps <= 1000000;
-    } else if (strcmp(opt, "--queue-kb") == 0) {
-      ok = sim_parse_u64(val, &o->queue_kb) && o->queue_kb <= 1048576;
     } else if (strcmp(opt, "--buf-kb") == 0) {
       ok = sim_parse_u64(val, &o->buf_kb) && o->buf_kb >= 2 && o->buf_kb <= 65536;
     } else if (strcmp(opt, "--msl-ms") == 0) {
@@ -250,16 +227,16 @@ static void print_replay(const struct opts *o, FILE *out) {
     fprintf(out, " --conns %" PRIu64 " --msg %" PRIu64 "%s", o->conns, o->msg_bytes,
             o->concurrent ? " --concurrent" : "");
   }
-  print_ratio_opt(out, "--loss", o->loss);
-  print_ratio_opt(out, "--dup", o->dup);
-  print_ratio_opt(out, "--reorder", o->reorder);
-  if (o->reorder.num && o->reorder_ms != 1) fprintf(out, " --reorder-ms %" PRIu64, o->reorder_ms);
-  print_ratio_opt(out, "--corrupt", o->corrupt);
+  print_ratio_opt(out, "--loss", o->link.loss);
+  print_ratio_opt(out, "--dup", o->link.dup);
+  print_ratio_opt(out, "--reorder", o->link.reorder);
+  if (o->link.reorder.num && o->link.reorder_ms != 1) fprintf(out, " --reorder-ms %" PRIu64, o->link.reorder_ms);
+  print_ratio_opt(out, "--corrupt", o->link.corrupt);
   if (o->outage_ms)
     fprintf(out, " --outage-at-ms %" PRIu64 " --outage-ms %" PRIu64, o->outage_at_ms, o->outage_ms);
-  fprintf(out, " --delay-ms %" PRIu64 " --rate-mbps %" PRIu64, o->delay_ms, o->rate_mbps);
-  if (o->jitter_ms) fprintf(out, " --jitter-ms %" PRIu64, o->jitter_ms);
-  if (o->queue_kb != 1024) fprintf(out, " --queue-kb %" PRIu64, o->queue_kb);
+  fprintf(out, " --delay-ms %" PRIu64 " --rate-mbps %" PRIu64, o->link.delay_ms, o->link.rate_mbps);
+  if (o->link.jitter_ms) fprintf(out, " --jitter-ms %" PRIu64, o->link.jitter_ms);
+  if (o->link.queue_kb != 1024) fprintf(out, " --queue-kb %" PRIu64, o->link.queue_kb);
   if (o->buf_kb != 64) fprintf(out, " --buf-kb %" PRIu64, o->buf_kb);
   if (o->msl_ms) fprintf(out, " --msl-ms %" PRIu64, o->msl_ms);
   if (o->deadline_s) fprintf(out, " --deadline-s %" PRIu64, o->deadline_s);
@@ -313,16 +290,7 @@ static void stack_config(const struct run *r, int host, uint32_t max_conns, uint
 }
 
 static void link_params(const struct opts *o, struct sim_link_params *lp) {
-  sim_link_params_default(lp);
-  lp->delay_ns = o->delay_ms * SIM_NS_PER_MS;
-  lp->jitter_ns = o->jitter_ms * SIM_NS_PER_MS;
-  lp->rate_bps = o->rate_mbps * 1000000ull;
-  lp->queue_limit_bytes = o->queue_kb * 1024;
-  lp->loss = o->loss;
-  lp->dup = o->dup;
-  lp->reorder = o->reorder;
-  lp->reorder_delay_ns = o->reorder_ms * SIM_NS_PER_MS;
-  lp->corrupt = o->corrupt;
+  sim_link_opts_params(&o->link, lp);
 }
 
 static int build(struct run *r, uint32_t max_conns, uint32_t chunks, const struct tcpapp_ops *ops,
@@ -632,11 +600,11 @@ int sim_transfer_run(int argc, char **argv, FILE *out, uint64_t *trace_hash) {
          o->c2s && o->s2c ? "each way"
          : o->c2s         ? "h1->h2"
                           : "h2->h1",
-         o->delay_ms, o->rate_mbps);
-  if (o->loss.num) fprintf(r.out, ", loss %" PRIu32 "/%" PRIu32, o->loss.num, o->loss.den);
-  if (o->dup.num) fprintf(r.out, ", dup %" PRIu32 "/%" PRIu32, o->dup.num, o->dup.den);
-  if (o->reorder.num) fprintf(r.out, ", reorder %" PRIu32 "/%" PRIu32, o->reorder.num, o->reorder.den);
-  if (o->corrupt.num) fprintf(r.out, ", corrupt %" PRIu32 "/%" PRIu32, o->corrupt.num, o->corrupt.den);
+         o->link.delay_ms, o->link.rate_mbps);
+  if (o->link.loss.num) fprintf(r.out, ", loss %" PRIu32 "/%" PRIu32, o->link.loss.num, o->link.loss.den);
+  if (o->link.dup.num) fprintf(r.out, ", dup %" PRIu32 "/%" PRIu32, o->link.dup.num, o->link.dup.den);
+  if (o->link.reorder.num) fprintf(r.out, ", reorder %" PRIu32 "/%" PRIu32, o->link.reorder.num, o->link.reorder.den);
+  if (o->link.corrupt.num) fprintf(r.out, ", corrupt %" PRIu32 "/%" PRIu32, o->link.corrupt.num, o->link.corrupt.den);
   if (o->outage_ms)
     fprintf(r.out, ", outage %" PRIu64 " ms at %" PRIu64 " ms", o->outage_ms, o->outage_at_ms);
   if (o->simclose) fprintf(r.out, ", simultaneous close");
@@ -660,7 +628,7 @@ int sim_transfer_run(int argc, char **argv, FILE *out, uint64_t *trace_hash) {
    * with faults (NewReno at 5-10% loss with a 1 s minimum RTO gets 0.1-1 Mbit/s), plus the
    * outage and two minutes of backoff. */
   uint64_t dirs = (o->c2s ? 1u : 0u) + (o->s2c ? 1u : 0u);
-  bool faults = o->loss.num || o->dup.num || o->reorder.num || o->corrupt.num || o->outage_ms;
+  bool faults = o->link.loss.num || o->link.dup.num || o->link.reorder.num || o->link.corrupt.num || o->outage_ms;
   uint64_t ns_per_byte = faults ? 8 * 5000 : 8 * 1000;
   uint64_t deadline = o->deadline_s ? o->deadline_s * SIM_NS_PER_S
                                     : 120 * SIM_NS_PER_S + dirs * o->bytes * ns_per_byte +
@@ -843,8 +811,8 @@ int sim_churn_main(int argc, char **argv) {
   printf("utcp-sim churn: seed %" PRIu64 ", %" PRIu64 " connections %s, %" PRIu64
          " bytes each way, delay %" PRIu64 " ms, rate %" PRIu64 " Mbit/s",
          o->seed, o->conns, o->concurrent ? "at once" : "one after another", o->msg_bytes,
-         o->delay_ms, o->rate_mbps);
-  if (o->loss.num) printf(", loss %" PRIu32 "/%" PRIu32, o->loss.num, o->loss.den);
+         o->link.delay_ms, o->link.rate_mbps);
+  if (o->link.loss.num) printf(", loss %" PRIu32 "/%" PRIu32, o->link.loss.num, o->link.loss.den);
   printf("\n");
   print_msl(&r);
 
@@ -854,7 +822,7 @@ int sim_churn_main(int argc, char **argv) {
   if (o->concurrent) {
     max_conns = (uint32_t)o->conns + 64;
   } else {
-    uint64_t per_conn_ns = 2 * (2 * o->delay_ms * SIM_NS_PER_MS) + 1; /* at least 2 RTTs */
+    uint64_t per_conn_ns = 2 * (2 * o->link.delay_ms * SIM_NS_PER_MS) + 1; /* at least 2 RTTs */
     uint64_t tw = 2 * r.msl_ns / per_conn_ns + 1024;
     max_conns = (uint32_t)(tw < o->conns + 64 ? tw : o->conns + 64);
     if (max_conns < 1024) max_conns = 1024;
@@ -875,9 +843,9 @@ int sim_churn_main(int argc, char **argv) {
   }
   sim_schedule(r.sim, START_NS, churn_start, &r, 0);
   /* Deadline: a few RTTs per connection; with faults, a couple of RTOs each. */
-  bool faults = o->loss.num || o->dup.num || o->reorder.num || o->corrupt.num || o->outage_ms;
+  bool faults = o->link.loss.num || o->link.dup.num || o->link.reorder.num || o->link.corrupt.num || o->outage_ms;
   uint64_t per_conn_ns =
-      faults ? 2 * SIM_NS_PER_S : 50 * SIM_NS_PER_MS + 20 * o->delay_ms * SIM_NS_PER_MS;
+      faults ? 2 * SIM_NS_PER_S : 50 * SIM_NS_PER_MS + 20 * o->link.delay_ms * SIM_NS_PER_MS;
   uint64_t deadline = o->deadline_s
                           ? o->deadline_s * SIM_NS_PER_S
                           : 120 * SIM_NS_PER_S + (o->concurrent ? 1 : o->conns) * per_conn_ns +
