@@ -28,8 +28,8 @@ cd "$here"
 echo "fuzz-smoke: building the fuzz preset"
 cmake --preset fuzz >/dev/null || exit 1
 cmake --build --preset fuzz -j2 >/dev/null || { cmake --build --preset fuzz -j1; exit 1; }
-bin=$here/build/fuzz/bin
-work=$here/build/fuzz/smoke
+bin=$here/build/afl/bin
+work=$here/build/afl/smoke
 rm -rf "$work"
 mkdir -p "$work"
 
