@@ -62,6 +62,7 @@ void utcp_ctx_config_default(struct utcp_ctx_config *cfg) {
   cfg->max_fds = 1024;
   cfg->max_epoll_items = 4096;
   cfg->sockbuf_max_bytes = 16u << 20;
+  cfg->rss_reta_size = UTCP_RSS_RETA_SIZE_DEFAULT;
 }
 
 static void ctx_release(struct utcp_ctx *ctx) {
@@ -84,6 +85,8 @@ int utcp_ctx_new(const struct utcp_ctx_config *cfg, const struct utcp_mem *mem,
   if (cfg->max_fds == 0 || cfg->max_fds > (1u << 24) || cfg->max_epoll_items == 0 ||
       cfg->max_epoll_items > (1u << 24) || cfg->sockbuf_max_bytes < 4096)
     return UTCP_ERR_INVAL;
+  uint32_t reta = cfg->rss_reta_size != 0 ? cfg->rss_reta_size : UTCP_RSS_RETA_SIZE_DEFAULT;
+  if (utcp_rss_check(cfg->rss_queues, cfg->rss_queue, reta) < 0) return UTCP_ERR_INVAL;
   if (mem == NULL) mem = &libc_mem;
   if (mem->alloc == NULL || mem->free == NULL) return UTCP_ERR_INVAL;
   struct utcp_ctx *ctx = mem->alloc(mem->ctx, sizeof *ctx);
@@ -91,6 +94,7 @@ int utcp_ctx_new(const struct utcp_ctx_config *cfg, const struct utcp_mem *mem,
   memset(ctx, 0, sizeof *ctx);
   ctx->mem = *mem;
   ctx->cfg = *cfg;
+  ctx->cfg.rss_reta_size = reta;
   if (plat != NULL) ctx->plat = *plat;
   ctx->now = now;
   int rc = utcp_stack_new(&cfg->stack, mem, sink, now, &ctx->stack);

@@ -19,6 +19,8 @@ static bool g_pending;
 static struct mtcp_conf g_conf;
 static int g_core_limit; /* 0: all cores */
 static int g_tcp_timeout = -1;
+/* The context mtcp_create_context made for each core (mtcp_init_rss's queue is the core). */
+static mctx_t g_core_ctx[UTCP_RT_MAX_CORES];
 
 static void to_mtcp(const struct utcp_rt_config *c, struct mtcp_conf *m) {
   memset(m, 0, sizeof *m);
@@ -158,10 +160,22 @@ mctx_t mtcp_create_context(int cpu) {
     errno = ENODEV;
     return NULL;
   }
-  return utcp_create_context(cpu);
+  mctx_t mctx = utcp_create_context(cpu);
+  if (mctx != NULL && cpu < UTCP_RT_MAX_CORES) {
+    pthread_mutex_lock(&g_lock);
+    g_core_ctx[cpu] = mctx;
+    pthread_mutex_unlock(&g_lock);
+  }
+  return mctx;
 }
 
-void mtcp_destroy_context(mctx_t mctx) { utcp_destroy_context(mctx); }
+void mtcp_destroy_context(mctx_t mctx) {
+  pthread_mutex_lock(&g_lock);
+  for (int i = 0; i < UTCP_RT_MAX_CORES; i++)
+    if (mctx != NULL && g_core_ctx[i] == mctx) g_core_ctx[i] = NULL;
+  pthread_mutex_unlock(&g_lock);
+  utcp_destroy_context(mctx);
+}
 
 mtcp_sighandler_t mtcp_register_signal(int signum, mtcp_sighandler_t handler) {
   struct sigaction sa, old;
@@ -215,13 +229,30 @@ int mtcp_accept(mctx_t mctx, int sockid, struct sockaddr *addr, socklen_t *addrl
   return utcp_accept(mctx, sockid, addr, addrlen);
 }
 
+/* mTCP builds a pool of source ports per core for one destination, those whose returning
+ * packets RSS sends to the core's RX queue. utcp filters each connect's own ports the same way
+ * (UTCP_CTX_RSS: api/socket.c, core/rss.h), so daddr and dport are not needed: every destination
+ * works. A utcp context has one address: num_addr must be 1 and saddr_base (network order)
+ * INADDR_ANY or the context's address, else EINVAL. The queue is the core the context was
+ * created for by mtcp_create_context (another context: EINVAL), out of mtcp_getconf's
+ * num_cores queues. */
 int mtcp_init_rss(mctx_t mctx, in_addr_t saddr_base, int num_addr, in_addr_t daddr,
                   in_addr_t dport) {
-  (void)saddr_base;
   (void)daddr;
   (void)dport;
-  if (mctx == NULL || num_addr <= 0) {
+  int core = -1;
+  pthread_mutex_lock(&g_lock);
+  for (int i = 0; i < UTCP_RT_MAX_CORES; i++)
+    if (mctx != NULL && g_core_ctx[i] == mctx) core = i;
+  pthread_mutex_unlock(&g_lock);
+  struct mtcp_conf conf;
+  if (core < 0 || num_addr != 1 || mtcp_getconf(&conf) < 0) {
     errno = EINVAL;
+    return -1;
+  }
+  struct utcp_ctx_rss rss = {saddr_base, (uint32_t)conf.num_cores, (uint32_t)core, 0};
+  if (utcp_setsockopt(mctx, UTCP_CTX_FD, UTCP_SOL_CTX, UTCP_CTX_RSS, &rss, sizeof rss) < 0) {
+    if (errno == EADDRNOTAVAIL) errno = EINVAL;
     return -1;
   }
   return 0;

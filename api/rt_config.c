@@ -58,7 +58,9 @@ static int set_key(const char *name, unsigned line, const char *key, const char 
       {"num_cores", 1, UTCP_RT_MAX_CORES},   {"max_fds", 1, 1u << 24},
       {"max_epoll_items", 1, 1u << 24},      {"sockbuf_max_bytes", 4096, 1u << 30},
       {"ring_slots", 16, 65536},             {"spin_iters", 0, 100000000},
-      {"pin_cores", 0, 1},
+      {"pin_cores", 0, 1},                   {"rss_queues", 0, UTCP_RSS_RETA_SIZE_MAX},
+      {"rss_queue", 0, UTCP_RSS_RETA_SIZE_MAX - 1},
+      {"rss_reta_size", 1, UTCP_RSS_RETA_SIZE_MAX},
   };
   for (size_t i = 0; i < sizeof mtcp_ignored / sizeof mtcp_ignored[0]; i++)
     if (strcmp(key, mtcp_ignored[i]) == 0) return 0;
@@ -88,7 +90,10 @@ static int set_key(const char *name, unsigned line, const char *key, const char 
         cfg->ring_slots = v;
         break;
       case 5: cfg->spin_iters = v; break;
-      default: cfg->pin_cores = v != 0; break;
+      case 6: cfg->pin_cores = v != 0; break;
+      case 7: cfg->ctx.rss_queues = v; break;
+      case 8: cfg->ctx.rss_queue = v; break;
+      default: cfg->ctx.rss_reta_size = v; break;
     }
     return 0;
   }
@@ -211,6 +216,12 @@ int utcp_rt_config_check(const struct utcp_rt_config *cfg, char *err, size_t err
                 cfg->ring_slots);
   if (cfg->ctx.max_fds == 0 || cfg->ctx.max_epoll_items == 0)
     return fail(err, err_len, n, 0, "max_fds and max_epoll_items must be positive");
+  uint32_t reta = cfg->ctx.rss_reta_size != 0 ? cfg->ctx.rss_reta_size : UTCP_RSS_RETA_SIZE_DEFAULT;
+  if (utcp_rss_check(cfg->ctx.rss_queues, cfg->ctx.rss_queue, reta) < 0)
+    return fail(err, err_len, n, 0,
+                "rss_queue %u is not below rss_queues %u (0/1: off, queue 0), or rss_queues is "
+                "above rss_reta_size %u",
+                cfg->ctx.rss_queue, cfg->ctx.rss_queues, reta);
   struct utcp_stack_config s = cfg->ctx.stack;
   /* The runtime gives each core its address when none is set (docs/api.md). */
   if (s.ip == 0) s.ip = 0x0a000001;

@@ -141,6 +141,15 @@ static uint32_t eph_range(const struct utcp_ctx *ctx) {
   return (uint32_t)tc->ephemeral_hi - tc->ephemeral_lo + 1;
 }
 
+/* mTCP's address pool per core (CreateAddressPoolPerCore): with the RSS filter on, a source
+ * port fits when the NIC sends the returning packets (dst:dport -> us:port) to our queue. */
+static bool eph_fits_rss(const struct utcp_ctx *ctx, uint32_t dst, uint16_t dport, uint16_t port) {
+  const struct utcp_ctx_config *c = &ctx->cfg;
+  if (c->rss_queues <= 1) return true;
+  uint32_t h = utcp_rss_hash_v4(utcp_rss_key_symmetric(), dst, c->stack.ip, dport, port);
+  return utcp_rss_queue(h, c->rss_reta_size, c->rss_queues) == c->rss_queue;
+}
+
 /* ---- socket / bind ---- */
 
 int utcp_socket(struct utcp_ctx *ctx, int domain, int type, int protocol) {
@@ -383,7 +392,7 @@ static int start_connect(struct utcp_ctx *ctx, int fd, struct api_sock *s,
     rc = UTCP_ERR_ADDRNOTAVAIL;
     for (i = 0; i < range; i++) {
       port = eph_next(ctx);
-      if (ctx->port_refs[port] != 0) continue;
+      if (ctx->port_refs[port] != 0 || !eph_fits_rss(ctx, dst, dport, port)) continue;
       rc = utcp_tcp_connect_opts(ctx->stack, dst, dport, port, (const int(*)[2])opts, n, now, &c);
       if (rc != UTCP_ERR_ADDRINUSE) break;
     }
@@ -754,10 +763,49 @@ static int clamp_buf(const struct utcp_ctx *ctx, int val, int min_rep, int *core
   return (int)rep;
 }
 
+static int put_opt(void *optval, socklen_t *optlen, const void *v, size_t size) {
+  /* sk_getsockopt / tcp_getsockopt: a shorter buffer gets a truncated value. */
+  size_t n = *optlen < size ? *optlen : size;
+  if (n > 0 && optval == NULL) return api_fail(EFAULT);
+  memcpy(optval, v, n);
+  *optlen = (socklen_t)n;
+  return 0;
+}
+
+/* ---- context options (fd UTCP_CTX_FD, level UTCP_SOL_CTX) ---- */
+
+static int ctx_setopt(struct utcp_ctx *ctx, int optname, const void *optval, socklen_t optlen) {
+  if (optname != UTCP_CTX_RSS) return api_fail(ENOPROTOOPT);
+  struct utcp_ctx_rss r;
+  if (optlen < sizeof r) return api_fail(EINVAL);
+  if (optval == NULL) return api_fail(EFAULT);
+  memcpy(&r, optval, sizeof r);
+  uint32_t reta = r.reta_size != 0 ? r.reta_size : ctx->cfg.rss_reta_size;
+  if (utcp_rss_check(r.queues, r.queue, reta) < 0) return api_fail(EINVAL);
+  /* One address per context: the filter is for connects from it. */
+  if (r.laddr != htonl(INADDR_ANY) && r.laddr != htonl(ctx->cfg.stack.ip))
+    return api_fail(EADDRNOTAVAIL);
+  ctx->cfg.rss_queues = r.queues;
+  ctx->cfg.rss_queue = r.queue;
+  ctx->cfg.rss_reta_size = reta;
+  return 0;
+}
+
+static int ctx_getopt(struct utcp_ctx *ctx, int optname, void *optval, socklen_t *optlen) {
+  if (optname != UTCP_CTX_RSS) return api_fail(ENOPROTOOPT);
+  if (optlen == NULL) return api_fail(EFAULT);
+  if ((int)*optlen < 0) return api_fail(EINVAL);
+  struct utcp_ctx_rss r = {htonl(ctx->cfg.stack.ip), ctx->cfg.rss_queues, ctx->cfg.rss_queue,
+                           ctx->cfg.rss_reta_size};
+  return put_opt(optval, optlen, &r, sizeof r);
+}
+
 int utcp_setsockopt(struct utcp_ctx *ctx, int fd, int level, int optname, const void *optval,
                     socklen_t optlen) {
   API_REMOTE(ctx, .op = API_OP_SETSOCKOPT, .fd = fd, .a = level, .b = optname, .in = optval,
              .inlen = optlen);
+  if (ctx != NULL && fd == UTCP_CTX_FD && level == UTCP_SOL_CTX)
+    return ctx_setopt(ctx, optname, optval, optlen);
   struct api_sock *s = api_sock(ctx, fd, NULL);
   if (s == NULL) return -1;
   api_sync(ctx);
@@ -832,19 +880,12 @@ int utcp_setsockopt(struct utcp_ctx *ctx, int fd, int level, int optname, const 
   return e ? api_fail(e) : 0;
 }
 
-static int put_opt(void *optval, socklen_t *optlen, const void *v, size_t size) {
-  /* sk_getsockopt / tcp_getsockopt: a shorter buffer gets a truncated value. */
-  size_t n = *optlen < size ? *optlen : size;
-  if (n > 0 && optval == NULL) return api_fail(EFAULT);
-  memcpy(optval, v, n);
-  *optlen = (socklen_t)n;
-  return 0;
-}
-
 int utcp_getsockopt(struct utcp_ctx *ctx, int fd, int level, int optname, void *optval,
                     socklen_t *optlen) {
   API_REMOTE(ctx, .op = API_OP_GETSOCKOPT, .fd = fd, .a = level, .b = optname, .out = optval,
              .lenp = optlen);
+  if (ctx != NULL && fd == UTCP_CTX_FD && level == UTCP_SOL_CTX)
+    return ctx_getopt(ctx, optname, optval, optlen);
   struct api_sock *s = api_sock(ctx, fd, NULL);
   if (s == NULL) return -1;
   api_sync(ctx);

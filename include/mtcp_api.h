@@ -6,9 +6,10 @@
  * Link with utcp_mtcp and one runtime library (utcp_rt_threads, utcp_rt_sim); the runtime
  * decides how contexts run (include/utcp/runtime.h).
  *
- * Differences from mTCP: no RSS (mtcp_init_rss records nothing and returns 0: each core is a
- * host of its own, docs/api.md); mtcp_pipe is not supported (EOPNOTSUPP); mtcp_setconf after
- * mtcp_init may only lower num_cores; struct mtcp_conf's tcp_timeout is kept but not used. */
+ * Differences from mTCP: mtcp_init_rss takes one source address and filters every
+ * destination (below; docs/api.md); mtcp_pipe is not supported (EOPNOTSUPP); mtcp_setconf
+ * after mtcp_init may only lower num_cores; struct mtcp_conf's tcp_timeout is kept but not
+ * used. */
 #ifndef UTCP_MTCP_API_H
 #define UTCP_MTCP_API_H
 
@@ -82,8 +83,10 @@ int mtcp_socket(mctx_t mctx, int domain, int type, int protocol);
 int mtcp_bind(mctx_t mctx, int sockid, const struct sockaddr *addr, socklen_t addrlen);
 int mtcp_listen(mctx_t mctx, int sockid, int backlog);
 int mtcp_accept(mctx_t mctx, int sockid, struct sockaddr *addr, socklen_t *addrlen);
-/* mTCP picks source addresses/ports that RSS maps to the calling core; utcp's cores each have
- * an address of their own, so there is nothing to set up: 0. */
+/* From now on the context's connects pick source ports whose returning packets RSS sends to
+ * the context's core (its RX queue of num_cores), for any destination (daddr and dport are not
+ * needed). num_addr must be 1 and saddr_base (network order) INADDR_ANY or the context's
+ * address; the context must come from mtcp_create_context. 0, or -1 EINVAL. */
 int mtcp_init_rss(mctx_t mctx, in_addr_t saddr_base, int num_addr, in_addr_t daddr,
                   in_addr_t dport);
 int mtcp_connect(mctx_t mctx, int sockid, const struct sockaddr *addr, socklen_t addrlen);

@@ -30,6 +30,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include "core/rss.h"
 #include "core/stack.h"
 
 struct utcp_ctx;
@@ -58,10 +59,16 @@ struct utcp_ctx_config {
   uint32_t max_fds;           /* descriptors (sockets and epoll instances) */
   uint32_t max_epoll_items;   /* registrations over all epoll instances */
   uint32_t sockbuf_max_bytes; /* SO_RCVBUF / SO_SNDBUF ceiling (Linux: rmem_max/wmem_max) */
+  /* RSS-aware source ports (core/rss.h): with rss_queues >= 2, connect on an unbound socket
+   * picks only ports p whose returning packets (remote -> this address:p) the NIC sends to RX
+   * queue rss_queue, under the symmetric key and a default RETA of rss_reta_size entries
+   * (reta[i] = i % rss_queues). rss_queues 0 or 1: off (rss_queue must be 0). rss_reta_size
+   * 0 means UTCP_RSS_RETA_SIZE_DEFAULT (128). Also settable later: UTCP_CTX_RSS below. */
+  uint32_t rss_queues, rss_queue, rss_reta_size;
 };
 
 /* Defaults: utcp_stack_config_default, 1024 descriptors, 4096 epoll registrations, 16 MiB
- * buffer ceiling. */
+ * buffer ceiling, RSS off with a 128-entry RETA. */
 void utcp_ctx_config_default(struct utcp_ctx_config *cfg);
 
 /* Creates a context and its stack. mem: NULL for calloc/free. The sink and platform are
@@ -162,6 +169,23 @@ int utcp_getsockopt(struct utcp_ctx *ctx, int fd, int level, int optname, void *
                     socklen_t *optlen);
 int utcp_setsockopt(struct utcp_ctx *ctx, int fd, int level, int optname, const void *optval,
                     socklen_t optlen);
+
+/* Context options: utcp_setsockopt / utcp_getsockopt with fd UTCP_CTX_FD and level
+ * UTCP_SOL_CTX apply to the context, not to a socket (so they reach a paired-threads stack
+ * thread like any socket call).
+ * UTCP_CTX_RSS (struct utcp_ctx_rss): the RSS filter of struct utcp_ctx_config for the
+ * connects that follow. set: laddr must be INADDR_ANY or the context's address
+ * (EADDRNOTAVAIL); bad queues/queue/reta_size (utcp_rss_check) or a short optlen: EINVAL.
+ * get: the current settings, laddr the context's address. Other names: ENOPROTOOPT. */
+#define UTCP_CTX_FD (-1)
+#define UTCP_SOL_CTX 0x7574
+#define UTCP_CTX_RSS 1
+struct utcp_ctx_rss {
+  in_addr_t laddr;    /* network byte order */
+  uint32_t queues;    /* 0 or 1: off */
+  uint32_t queue;     /* this context's RX queue, < queues */
+  uint32_t reta_size; /* entries of the NIC's redirection table; 0: keep the current one */
+};
 
 /* FIONREAD (int: bytes readable; EINVAL on a listener), TIOCOUTQ (int: bytes not yet
  * acknowledged), FIONBIO (int: non-zero sets O_NONBLOCK). ENOTTY for anything else, EFAULT. */
