@@ -16,7 +16,7 @@ static struct utcp_chunk *chunk(const struct utcp_chunk_pool *p, uint32_t idx) {
 
 static uint32_t chunk_alloc(struct utcp_chunk_pool *p) {
   uint32_t idx = p->free_head;
-  if (idx == 0) return 0;
+  if (idx == 0 || p->n_free <= p->reserved) return 0;
   UTCP_ASSERT(p->n_free > 0);
   struct utcp_chunk *c = chunk(p, idx);
   p->free_head = c->next;
@@ -56,6 +56,7 @@ void utcp_chunk_pool_init(struct utcp_chunk_pool *p, struct utcp_chunk *storage,
   p->chunks = storage;
   p->n_chunks = n;
   p->n_free = n;
+  p->reserved = 0;
   p->free_head = n > 0 ? 1 : 0;
   for (uint32_t i = 0; i < n; i++) storage[i].next = i + 1 < n ? i + 2 : 0;
 }

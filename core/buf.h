@@ -17,7 +17,13 @@ struct utcp_chunk {
 struct utcp_chunk_pool {
   struct utcp_chunk *chunks;
   uint32_t n_chunks, n_free, free_head; /* free_head: index + 1 */
+  uint32_t reserved; /* free chunks no allocation may take (utcp_tcp_chunks_reserve) */
 };
+
+/* Chunks an allocation may take now: the free ones beyond the reserve. */
+static inline uint32_t utcp_chunks_available(const struct utcp_chunk_pool *p) {
+  return p->n_free > p->reserved ? p->n_free - p->reserved : 0;
+}
 
 /* A FIFO byte queue: bytes [head_off, head_off + len) of the chain head..tail. */
 struct utcp_bufq {

@@ -600,10 +600,10 @@ int utcp_tcp_send(struct utcp_stack *s, utcp_conn_t c, const void *buf, size_t l
   if (room == 0) return UTCP_ERR_AGAIN;
   size_t want = len < room ? len : room;
   size_t n = utcp_bufq_append(&s->tcp->chunks, &t->sndq, buf, want);
-  if (n < want && s->tcp->chunks.n_free == 0) utcp_tcb_zw_pressure(s, t, now);
+  if (n < want && utcp_chunks_available(&s->tcp->chunks) == 0) utcp_tcb_zw_pressure(s, t, now);
   /* Chunk pool dry: back-pressure, not an error; WRITABLE follows when it refills
    * (utcp_tcp_pool_wakeup). */
-  if (s->tcp->chunks.n_free == 0) s->tcp->pool_dry = true;
+  if (utcp_chunks_available(&s->tcp->chunks) == 0) s->tcp->pool_dry = true;
   if (n == 0) return UTCP_ERR_AGAIN;
   if (t->state != UTCP_TCP_SYN_SENT && t->state != UTCP_TCP_SYN_RECEIVED) utcp_tcp_output(s, t, now);
   return (int)n;
@@ -757,7 +757,8 @@ void utcp_tcb_zw_pressure(struct utcp_stack *s, const struct utcp_tcb *except, u
   if (tcp->zw_scan_ns != 0 && now + 1 - tcp->zw_scan_ns < 100 * MS) return;
   tcp->zw_scan_ns = now + 1;
   /* Longest stalled first, until a sixteenth of the pool is free again. */
-  for (int round = 0; round < 64 && tcp->chunks.n_free < tcp->chunks.n_chunks / 16 + 1; round++) {
+  for (int round = 0; round < 64 && utcp_chunks_available(&tcp->chunks) < tcp->chunks.n_chunks / 16 + 1;
+       round++) {
     struct utcp_tcb *best = NULL;
     for (uint32_t i = 0; i < tcp->n_tcbs; i++) {
       struct utcp_tcb *t = &tcp->tcbs[i];
@@ -778,8 +779,9 @@ void utcp_tcb_zw_pressure(struct utcp_stack *s, const struct utcp_tcb *except, u
  * room gets a WRITABLE event, so that no writer waits for ever. O(connections) per refill. */
 void utcp_tcp_pool_wakeup(struct utcp_stack *s) {
   struct utcp_tcp *tcp = s->tcp;
-  if (tcp->chunks.n_free == 0) tcp->pool_dry = true;
-  if (!tcp->pool_dry || tcp->chunks.n_free < tcp->chunks.n_chunks / 16 + 1) return;
+  uint32_t avail = utcp_chunks_available(&tcp->chunks);
+  if (avail == 0) tcp->pool_dry = true;
+  if (!tcp->pool_dry || avail < tcp->chunks.n_chunks / 16 + 1) return;
   tcp->pool_dry = false;
   for (uint32_t i = 0; i < tcp->n_tcbs; i++) {
     struct utcp_tcb *t = &tcp->tcbs[i];
@@ -990,7 +992,8 @@ static int readable_of(const struct utcp_tcb *t) {
 }
 
 static int writable_of(const struct utcp_stack *s, const struct utcp_tcb *t) {
-  if (s->tcp->chunks.n_free == 0) return 0; /* no chunk to write into (see utcp_tcp_send) */
+  /* no chunk to write into (see utcp_tcp_send) */
+  if (utcp_chunks_available(&s->tcp->chunks) == 0) return 0;
   return t->sndq.len >= t->sndbuf ? 0 : (int)(t->sndbuf - t->sndq.len);
 }
 
@@ -1022,4 +1025,15 @@ uint32_t utcp_tcp_conns_in_use(const struct utcp_stack *s) { return s->tcp->in_u
 uint64_t utcp_tcp_timers_running(const struct utcp_stack *s) { return s->tcp->wheel.count; }
 uint32_t utcp_tcp_chunks_in_use(const struct utcp_stack *s) {
   return s->tcp->chunks.n_chunks - s->tcp->chunks.n_free;
+}
+
+uint32_t utcp_tcp_chunks_available(const struct utcp_stack *s) {
+  return utcp_chunks_available(&s->tcp->chunks);
+}
+
+void utcp_tcp_chunks_reserve(struct utcp_stack *s, uint32_t n) {
+  struct utcp_tcp *tcp = s->tcp;
+  bool lowered = n < tcp->chunks.reserved;
+  tcp->chunks.reserved = n;
+  if (lowered) utcp_tcp_pool_wakeup(s); /* writers that found the pool dry may go on */
 }

@@ -39,7 +39,9 @@ void utcp_rt_config_default(struct utcp_rt_config *cfg);
 /* ---- The configuration reader shared by every runtime (api/rt_config.c) ----
  * Keys: every key of include/utcp/config.h (the stack), plus
  *   num_cores (1..64), max_fds, max_epoll_items, sockbuf_max_bytes, rt_mode (paired | rtc),
- *   ring_slots (power of two, 16..65536), spin_iters, pin_cores (0/1);
+ *   ring_slots (power of two, 16..65536), spin_iters, pin_cores (0/1), rss_queues (0..4096,
+ *   0/1 off), rss_queue (< rss_queues), rss_reta_size (1..4096, default 128): the RSS filter
+ *   of struct utcp_ctx_config, the same for every context;
  * and mTCP's keys that have no meaning here, accepted and ignored so that an mTCP
  * configuration file loads: num_mem_ch, port, stat_print, max_num_buffers, tcp_timeout, io,
  * multiprocess; mTCP's `tcp_timewait = 0` keeps the default MSL. Errors are -1 with
@@ -98,5 +100,19 @@ struct utcp_rt_link_stats {
 /* A core's link counters, once its context has been destroyed (EBUSY before, ENODEV for a
  * core that does not exist). */
 int utcp_rt_link_stats(int core, struct utcp_rt_link_stats *out);
+
+/* Paired threads: how the application thread's calls reached the stack thread. Mean batch size
+ * is requests / batches. */
+struct utcp_rt_call_stats {
+  uint64_t requests;  /* requests put on the request ring: answered ones and posted ones */
+  uint64_t posted;    /* of those, posted without waiting for an answer (writes, closes) */
+  uint64_t handovers; /* times the application published requests and rang the stack's bell */
+  uint64_t batches;   /* request bursts the stack thread took off the ring */
+  uint64_t posted_dropped; /* posted writes whose connection had failed when they ran */
+  uint64_t posted_stalls;  /* posted writes that waited for the chunk pool (0: credit holds chunks) */
+};
+/* A core's call counters, at any time from any thread (each counter is read on its own; they
+ * are cumulative over the core's contexts). EINVAL (not initialised, NULL), ENODEV. */
+int utcp_rt_call_stats(int core, struct utcp_rt_call_stats *out);
 
 #endif
