@@ -283,6 +283,7 @@ static int ev_errno(const struct api_sock *s, const struct utcp_event *ev) {
 }
 
 static int drain(struct utcp_ctx *ctx) {
+  if (!utcp_stack_has_events(ctx->stack)) return 0; /* most calls: nothing happened */
   struct utcp_event ev[64];
   int total = 0;
   size_t n;

@@ -154,6 +154,10 @@ void utcp_stack_event(struct utcp_stack *s, const struct utcp_event *ev) {
   s->ev_count++;
 }
 
+bool utcp_stack_has_events(const struct utcp_stack *s) {
+  return s->ev_count > 0 || utcp_tcp_has_events(s);
+}
+
 size_t utcp_stack_poll_events(struct utcp_stack *s, struct utcp_event *ev, size_t max) {
   size_t n = 0;
   while (n < max && s->ev_count > 0) {

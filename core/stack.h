@@ -127,4 +127,7 @@ struct utcp_event {
 /* Moves up to max events into ev; returns how many. */
 size_t utcp_stack_poll_events(struct utcp_stack *stack, struct utcp_event *ev, size_t max);
 
+/* True when utcp_stack_poll_events has something to return (a cheap check for every call). */
+bool utcp_stack_has_events(const struct utcp_stack *stack);
+
 #endif

@@ -77,6 +77,7 @@ void utcp_tcp_input(struct utcp_stack *s, const struct utcp_ipv4 *ip, uint64_t n
 uint64_t utcp_tcp_next_deadline(const struct utcp_stack *s);
 void utcp_tcp_on_timer(struct utcp_stack *s, uint64_t now);
 size_t utcp_tcp_poll_events(struct utcp_stack *s, struct utcp_event *ev, size_t max);
+bool utcp_tcp_has_events(const struct utcp_stack *s);
 /* Tells writers that found the chunk pool dry that it has room again (WRITABLE events). */
 void utcp_tcp_pool_wakeup(struct utcp_stack *s);
 

@@ -137,13 +137,29 @@ static uint32_t flow_hash(const struct utcp_tcp *tcp, uint32_t laddr, uint16_t l
   return (uint32_t)h & (tcp->n_buckets - 1);
 }
 
+static bool tuple_is(const struct utcp_tcb *t, uint32_t laddr, uint16_t lport, uint32_t raddr,
+                     uint16_t rport) {
+  return t->lport == lport && t->rport == rport && t->raddr == raddr && t->laddr == laddr;
+}
+
+/* A one-entry cache in front of the hash (4.3BSD's tcp_last_inpcb): segments come in bursts
+ * of one flow (a receive burst of a bulk transfer, a request and its ACK), and a hit skips the
+ * keyed hash. The cached TCB is always in the table (hash_remove forgets it), and a 4-tuple
+ * names at most one TCB there, so a hit is what the walk would find. */
 struct utcp_tcb *utcp_tcb_lookup(struct utcp_stack *s, uint32_t laddr, uint16_t lport,
                                  uint32_t raddr, uint16_t rport) {
   struct utcp_tcp *tcp = s->tcp;
+  if (tcp->last_hit != NIL) {
+    struct utcp_tcb *t = &tcp->tcbs[tcp->last_hit - 1];
+    if (tuple_is(t, laddr, lport, raddr, rport)) return t;
+  }
   uint32_t i = tcp->flow_buckets[flow_hash(tcp, laddr, lport, raddr, rport)];
   while (i != NIL) {
     struct utcp_tcb *t = &tcp->tcbs[i - 1];
-    if (t->lport == lport && t->rport == rport && t->raddr == raddr && t->laddr == laddr) return t;
+    if (tuple_is(t, laddr, lport, raddr, rport)) {
+      tcp->last_hit = i;
+      return t;
+    }
     i = t->hash_next;
   }
   return NULL;
@@ -169,6 +185,7 @@ static void hash_remove(struct utcp_stack *s, struct utcp_tcb *t) {
   while (*link != NIL && *link != idx1) link = &tcp->tcbs[*link - 1].hash_next;
   if (*link == idx1) *link = t->hash_next;
   t->hash_next = NIL;
+  if (tcp->last_hit == idx1) tcp->last_hit = NIL;
 }
 
 /* ---- TCB life ---- */
@@ -305,6 +322,8 @@ void utcp_tcb_event(struct utcp_stack *s, struct utcp_tcb *t, unsigned type) {
 static utcp_conn_t handle_of(const struct utcp_stack *s, const struct utcp_tcb *t) {
   return ((uint32_t)t->gen << HANDLE_INDEX_BITS) | ((uint32_t)(t - s->tcp->tcbs) + 1);
 }
+
+bool utcp_tcp_has_events(const struct utcp_stack *s) { return s->tcp->ready_head != NIL; }
 
 size_t utcp_tcp_poll_events(struct utcp_stack *s, struct utcp_event *ev, size_t max) {
   struct utcp_tcp *tcp = s->tcp;

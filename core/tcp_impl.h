@@ -136,6 +136,7 @@ struct utcp_tcp {
   uint32_t n_tcbs, free_head, in_use;
   uint32_t *flow_buckets; /* index + 1 */
   uint32_t n_buckets;
+  uint32_t last_hit; /* index + 1 of the TCB the last lookup found (NIL: none); always hashed */
   uint8_t flow_key[16];
   struct utcp_chunk_pool chunks;
   struct utcp_reass_pool reass;
