@@ -622,10 +622,17 @@ static bool wanted(const struct opts *o, const char *id) {
   return p != NULL;
 }
 
+/* True when `id` ends the --only list (so "W1:1" does not match "W1:16..."). */
+static bool wanted_last(const struct opts *o, const char *id) {
+  size_t n = strlen(o->only), k = strlen(id);
+  return n >= k && strcmp(o->only + n - k, id) == 0;
+}
+
 static void usage(FILE *out) {
   fprintf(out,
           "usage: utcp-bench [--secs S] [--reps N] [--warmup S] [--only W1,W2,...] "
           "[--w4-conns N] [--backend utcp|linux] [--json FILE] [--smoke]\n"
+          "  --only W1:1 or W1:64 runs one row of W1.\n"
           "  W1 request/response (1 and 64 persistent connections), W2 short connections (FIN "
           "and RST), W3 bulk,\n  W4 one million idle connections (utcp only), W5 W1/W2 on two "
           "cores. Each runs on utcp, then on Linux.\n"
@@ -684,11 +691,15 @@ int main(int argc, char **argv) {
   bool failed = false;
 #define ROW(ID, WHAT, UNIT, SCALE) \
   (rows[nr] = (struct row){.id = ID, .what = WHAT, .unit = UNIT, .scale = SCALE, .has_linux = true}, &rows[nr++])
-  if (wanted(&o, "W1")) {
+  /* --only W1:1 or W1:64 picks one of W1's rows (for profiling). */
+  bool w1_rows = o.only != NULL && strstr(o.only, "W1:") != NULL;
+  if (wanted(&o, "W1") && (!w1_rows || wanted(&o, "W1:1,") || wanted_last(&o, "W1:1"))) {
     struct row *w = ROW("W1", "request/response, 1 connection", "txn/s", 1);
     w1(be_utcp, 1, 20000, &o, &w->u);
     w1(be_linux, 1, 20000, &o, &w->l);
-    w = ROW("W1", "request/response, 64 connections", "txn/s", 1);
+  }
+  if (wanted(&o, "W1") && (!w1_rows || wanted(&o, "W1:64"))) {
+    struct row *w = ROW("W1", "request/response, 64 connections", "txn/s", 1);
     w1(be_utcp, 64, 20000, &o, &w->u);
     w1(be_linux, 64, 20000, &o, &w->l);
   }
