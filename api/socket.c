@@ -55,10 +55,6 @@ static uint8_t shut_bits_of(const struct api_sock *s, int core_st) {
   }
 }
 
-static uint8_t shut_bits(const struct utcp_ctx *ctx, const struct api_sock *s) {
-  return shut_bits_of(s, core_state(ctx, s));
-}
-
 uint32_t api_sock_poll(struct utcp_ctx *ctx, struct api_sock *s) {
   if (s->listening)
     return utcp_tcp_readable(ctx->stack, s->conn) > 0 ? EPOLLIN | EPOLLRDNORM : 0;
@@ -509,8 +505,9 @@ static ssize_t recv_iov(struct utcp_ctx *ctx, int fd, const struct iovec *iov, i
     /* Nothing (more) to read now: tcp_recvmsg's checks, in its order. */
     if (s->peer_fin) return (ssize_t)copied;
     if (s->err != 0) return copied ? (ssize_t)copied : api_fail(take_err(s));
-    if (shut_bits(ctx, s) & SHUT_RCV) return (ssize_t)copied;
-    if (lstate(ctx, s) == L_CLOSE) return copied ? (ssize_t)copied : api_fail(ENOTCONN);
+    int cst = core_state(ctx, s);
+    if (shut_bits_of(s, cst) & SHUT_RCV) return (ssize_t)copied;
+    if (lstate_of(s, cst) == L_CLOSE) return copied ? (ssize_t)copied : api_fail(ENOTCONN);
     if (nb) return copied ? (ssize_t)copied : api_fail(EAGAIN);
     int e = api_wait(ctx, UINT64_MAX);
     if (e != 0) return copied ? (ssize_t)copied : api_fail(e);
@@ -567,7 +564,8 @@ static ssize_t send_iov(struct utcp_ctx *ctx, int fd, const struct iovec *iov, i
   int vi = 0;
   size_t voff = 0;
   for (;;) {
-    enum api_lstate st = lstate(ctx, s);
+    int cst = core_state(ctx, s);
+    enum api_lstate st = lstate_of(s, cst);
     if (st == L_SYN_SENT || st == L_SYN_RECV) {
       /* sk_stream_wait_connect */
       if (s->err != 0) return api_fail(take_err(s));
@@ -579,7 +577,7 @@ static ssize_t send_iov(struct utcp_ctx *ctx, int fd, const struct iovec *iov, i
     }
     /* tcp_sendmsg: a pending error first, then EPIPE for a closed send side. */
     if (s->err != 0) return copied ? (ssize_t)copied : api_fail(take_err(s));
-    if ((shut_bits(ctx, s) & SHUT_SND) || st != L_OPEN)
+    if ((shut_bits_of(s, cst) & SHUT_SND) || st != L_OPEN)
       return copied ? (ssize_t)copied : api_fail(EPIPE);
     if (total == 0) return 0;
     while (copied < total) {

@@ -478,7 +478,9 @@ void utcp_tcb_init_conn(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now) 
 
 /* ---- handles ---- */
 
-static struct utcp_tcb *tcb_of(const struct utcp_stack *s, utcp_conn_t c) {
+/* Every call by handle starts here: inlined (LTO kept it out of line, a call per API call). */
+static inline __attribute__((always_inline)) struct utcp_tcb *tcb_of(const struct utcp_stack *s,
+                                                                     utcp_conn_t c) {
   uint32_t idx1 = c & HANDLE_INDEX_MASK;
   if (s == NULL || idx1 == 0 || idx1 > s->tcp->n_tcbs) return NULL;
   struct utcp_tcb *t = &s->tcp->tcbs[idx1 - 1];
