@@ -11,16 +11,23 @@ static uint32_t get32(const uint8_t *p) {
   return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
 }
 
+/* Big-endian stores as one store each (GCC does not merge byte stores here). */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define TO_BE16(v) __builtin_bswap16(v)
+#define TO_BE32(v) __builtin_bswap32(v)
+#else
+#define TO_BE16(v) (v)
+#define TO_BE32(v) (v)
+#endif
+
 static void put16(uint8_t *p, uint16_t v) {
-  p[0] = (uint8_t)(v >> 8);
-  p[1] = (uint8_t)v;
+  v = TO_BE16(v);
+  memcpy(p, &v, 2);
 }
 
 static void put32(uint8_t *p, uint32_t v) {
-  p[0] = (uint8_t)(v >> 24);
-  p[1] = (uint8_t)(v >> 16);
-  p[2] = (uint8_t)(v >> 8);
-  p[3] = (uint8_t)v;
+  v = TO_BE32(v);
+  memcpy(p, &v, 4);
 }
 
 /* Checksums are stored in memory order, as utcp_cksum computed them. */
@@ -317,9 +324,20 @@ static size_t write_opts(const struct utcp_tcp_opts *o, uint8_t *p) {
   return n;
 }
 
-size_t utcp_tcp_opts_len(const struct utcp_tcp_opts *opt) {
-  uint8_t scratch[UTCP_TCP_MAX_OPT_LEN];
-  return write_opts(opt, scratch);
+/* What write_opts writes, counted without writing (every segment sent asks, twice). */
+size_t utcp_tcp_opts_len(const struct utcp_tcp_opts *o) {
+  size_t n = 0;
+  if (o->present & UTCP_OPT_MSS) n += 4;
+  if (o->present & (UTCP_OPT_TS | UTCP_OPT_SACK_PERM)) n += 4; /* TS's or SACK-permitted's word */
+  if (o->present & UTCP_OPT_TS) n += 8;
+  if (o->present & UTCP_OPT_WSCALE) n += 4;
+  if (o->present & UTCP_OPT_SACK) {
+    size_t room = (UTCP_TCP_MAX_OPT_LEN - n - 4) / TCPOLEN_SACK_BLOCK;
+    size_t nb = o->sack_count < room ? o->sack_count : room;
+    if (nb > UTCP_TCP_MAX_SACK) nb = UTCP_TCP_MAX_SACK;
+    if (nb > 0) n += 4 + nb * TCPOLEN_SACK_BLOCK;
+  }
+  return n;
 }
 
 size_t utcp_tcp_emit(const struct utcp_seg *seg, uint32_t src, uint32_t dst, uint8_t *buf,
@@ -342,7 +360,9 @@ size_t utcp_tcp_emit_ex(const struct utcp_seg *seg, uint32_t src, uint32_t dst, 
   put16(buf + 14, seg->wnd);
   put16(buf + 16, 0);
   put16(buf + 18, seg->urp);
-  write_opts(&seg->opt, buf + UTCP_TCP_HLEN);
+  size_t written = write_opts(&seg->opt, buf + UTCP_TCP_HLEN);
+  UTCP_ASSERT(written == hlen - UTCP_TCP_HLEN);
+  (void)written;
   size_t n = hlen + seg->len;
   uint32_t sum = utcp_cksum_pseudo(src, dst, UTCP_IPPROTO_TCP, (uint16_t)n);
   if (!full_cksum) {
