@@ -580,18 +580,30 @@ static ssize_t send_iov(struct utcp_ctx *ctx, int fd, const struct iovec *iov, i
     if ((shut_bits_of(s, cst) & SHUT_SND) || st != L_OPEN)
       return copied ? (ssize_t)copied : api_fail(EPIPE);
     if (total == 0) return 0;
+    /* Queue every piece, then send once (tcp_sendmsg copies the whole iovec before it
+     * pushes): a writev is segmented as one write. */
+    size_t queued_before = copied;
+    int err = 0; /* an errno */
     while (copied < total) {
       while (vi < cnt && voff == iov[vi].iov_len) vi++, voff = 0;
-      if (iov[vi].iov_base == NULL) return copied ? (ssize_t)copied : api_fail(EFAULT);
+      if (iov[vi].iov_base == NULL) {
+        err = EFAULT;
+        break;
+      }
       size_t want = iov[vi].iov_len - voff;
-      int n = utcp_tcp_send(ctx->stack, s->conn, (const uint8_t *)iov[vi].iov_base + voff, want,
-                            api_now(ctx));
+      int n = utcp_tcp_send_more(ctx->stack, s->conn, (const uint8_t *)iov[vi].iov_base + voff,
+                                 want, true, api_now(ctx));
       if (n == UTCP_ERR_AGAIN) break;
-      if (n < 0) return copied ? (ssize_t)copied : api_fail(utcp_errno_from_err(n));
+      if (n < 0) {
+        err = utcp_errno_from_err(n);
+        break;
+      }
       copied += (size_t)n;
       voff += (size_t)n;
       if ((size_t)n < want) break;
     }
+    if (copied > queued_before) utcp_tcp_push(ctx->stack, s->conn, api_now(ctx));
+    if (err != 0) return copied ? (ssize_t)copied : api_fail(err);
     if (copied == total) return (ssize_t)copied;
     s->nospace = true;
     if (nb) return copied ? (ssize_t)copied : api_fail(EAGAIN);

@@ -599,6 +599,18 @@ static int conn_error(struct utcp_tcb *t) {
 }
 
 int utcp_tcp_send(struct utcp_stack *s, utcp_conn_t c, const void *buf, size_t len, uint64_t now) {
+  return utcp_tcp_send_more(s, c, buf, len, false, now);
+}
+
+void utcp_tcp_push(struct utcp_stack *s, utcp_conn_t c, uint64_t now) {
+  struct utcp_tcb *t = tcb_of(s, c);
+  if (t == NULL) return;
+  if (now > s->now) s->now = now;
+  if (t->state == UTCP_TCP_ESTABLISHED || t->state == UTCP_TCP_CLOSE_WAIT) utcp_tcp_output(s, t, now);
+}
+
+int utcp_tcp_send_more(struct utcp_stack *s, utcp_conn_t c, const void *buf, size_t len,
+                       bool more, uint64_t now) {
   struct utcp_tcb *t = tcb_of(s, c);
   if (t == NULL) return UTCP_ERR_BADF;
   if (buf == NULL && len > 0) return UTCP_ERR_INVAL;
@@ -626,7 +638,8 @@ int utcp_tcp_send(struct utcp_stack *s, utcp_conn_t c, const void *buf, size_t l
    * (utcp_tcp_pool_wakeup). */
   if (utcp_chunks_available(&s->tcp->chunks) == 0) s->tcp->pool_dry = true;
   if (n == 0) return UTCP_ERR_AGAIN;
-  if (t->state != UTCP_TCP_SYN_SENT && t->state != UTCP_TCP_SYN_RECEIVED) utcp_tcp_output(s, t, now);
+  if (!more && t->state != UTCP_TCP_SYN_SENT && t->state != UTCP_TCP_SYN_RECEIVED)
+    utcp_tcp_output(s, t, now);
   return (int)n;
 }
 

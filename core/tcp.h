@@ -130,6 +130,13 @@ int utcp_tcp_connect_opts(struct utcp_stack *s, uint32_t raddr, uint16_t rport, 
  * synchronised and not SYN-SENT), PIPE (send side shut down), CONNRESET/TIMEDOUT (connection
  * failed), BADF. */
 int utcp_tcp_send(struct utcp_stack *s, utcp_conn_t c, const void *buf, size_t len, uint64_t now);
+/* Like utcp_tcp_send; with `more`, only queues: the caller has more to add (the rest of a
+ * writev) and calls utcp_tcp_push after it, so the pieces are segmented as one write (a
+ * header and a short body in one segment, not the body held by Nagle behind the header). */
+int utcp_tcp_send_more(struct utcp_stack *s, utcp_conn_t c, const void *buf, size_t len,
+                       bool more, uint64_t now);
+/* Sends what utcp_tcp_send_more queued (as utcp_tcp_send would have). */
+void utcp_tcp_push(struct utcp_stack *s, utcp_conn_t c, uint64_t now);
 /* Reads up to len in-order bytes; peek leaves them queued. Returns bytes (> 0), 0 at end of
  * stream, AGAIN, NOTCONN, CONNRESET, TIMEDOUT, BADF. */
 int utcp_tcp_recv(struct utcp_stack *s, utcp_conn_t c, void *buf, size_t len, bool peek,

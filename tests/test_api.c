@@ -612,6 +612,29 @@ TEST(test_read_write) {
   fx_free(&f);
 }
 
+/* A writev is one write to Nagle's algorithm (tcp_sendmsg queues the whole iovec, then
+ * pushes): a header and a short body leave together, not the body after the delayed ACK. */
+TEST(test_writev_is_one_write) {
+  struct fx f = fx_new();
+  int l, c, s;
+  pair(&f, &l, &c, &s);
+  static char head[100], body[10];
+  memset(head, 'h', sizeof head);
+  memset(body, 'b', sizeof body);
+  struct iovec v[2] = {{head, sizeof head}, {body, sizeof body}};
+  uint64_t segs = utcp_stack_counters(utcp_ctx_stack(f.b))->tcp_out_segs;
+  CHECK_EQ(utcp_writev(f.b, c, v, 2), 110);
+  CHECK_EQ(utcp_stack_counters(utcp_ctx_stack(f.b))->tcp_out_segs - segs, 1);
+  utcp_loopback_run(f.lo, 5 * MS); /* well inside the peer's delayed-ACK time */
+  int q = 0;
+  CHECK_EQ(utcp_ioctl(f.a, s, FIONREAD, &q), 0);
+  CHECK_EQ(q, 110);
+  utcp_close(f.a, s);
+  utcp_close(f.b, c);
+  utcp_close(f.a, l);
+  fx_free(&f);
+}
+
 TEST(test_write_fills_buffer) {
   struct fx f = fx_new();
   int l, c, s;
@@ -967,7 +990,7 @@ TEST(test_errno_map) {
   CHECK_EQ(utcp_errno_from_err(-999), EIO);
 }
 
-TEST_MAIN(TEST_CASE(test_socket_args), TEST_CASE(test_bad_descriptors),
+TEST_MAIN(TEST_CASE(test_socket_args), TEST_CASE(test_writev_is_one_write), TEST_CASE(test_bad_descriptors),
           TEST_CASE(test_fresh_socket), TEST_CASE(test_bind),
           TEST_CASE(test_bind_reuseaddr_listen_conflict), TEST_CASE(test_listen_states),
           TEST_CASE(test_accept_addr_and_flags), TEST_CASE(test_accept_backlog),
