@@ -1,6 +1,6 @@
 /* epserver: an HTTP/1.1 static file server on utcp epoll (after mTCP's epserver).
  *
- *   epserver [--root DIR] [--gen] [--port N] [-f CONFIG] [--quiet]
+ *   epserver [--root DIR] [--gen] [--port N] [--idle-timeout S] [-f CONFIG] [--quiet]
  *
  * GET and HEAD (RFC 9110 9.3.1, 9.3.2); other standard methods get 405 with Allow, unknown ones
  * 501 (RFC 9110 15.5.6, 15.6.2). Persistent connections as RFC 9112 9.3: HTTP/1.1 stays open
@@ -13,6 +13,9 @@
  * Every connection has a fixed 8 KiB request buffer; a request head that does not fit gets 431.
  * Responses are written from the cache (or generated) as the socket takes them, so the
  * server's memory does not grow with the number of connections or the size of the files.
+ * A connection with no event for --idle-timeout seconds (default 60; 0: never) is closed: an
+ * idle keep-alive connection, a request that stalls half-way, a peer that stops reading. The
+ * connections sit in a list by last activity, so finding the expired ones costs O(expired).
  * Runs until a wait is interrupted (the simulator stopping it, or a signal on real runtimes). */
 #include <ctype.h>
 #include <errno.h>
@@ -50,6 +53,8 @@ struct cache_ent {
 
 struct conn {
   bool used, keepalive, close_after, sending, peer_eof, blocked;
+  uint64_t last_ns;            /* last event (utcp_ctx_now) */
+  uint32_t idle_prev, idle_next; /* the activity list: fd + 1, 0 for none */
   bool lingering;      /* our side is shut down; discarding input until the peer's FIN */
   uint64_t discarded;
   uint32_t interest; /* the registered EPOLL* mask */
@@ -74,15 +79,21 @@ struct server {
   size_t n_cache, cache_bytes;
   uint8_t *scratch;
   bool accept_paused; /* out of descriptors: the listener waits for a connection to close */
+  uint64_t idle_ns;       /* --idle-timeout; 0: never */
+  uint32_t idle_head, idle_tail; /* least recently active first: fd + 1, 0 for none */
   uint64_t accepted, requests, responses[6]; /* responses by class: [2] = 2xx ... */
+  uint64_t idle_closed;
   uint64_t body_bytes;
 };
 
 static void usage(FILE *out) {
-  fprintf(out, "usage: epserver [--root DIR] [--gen] [--port N] [-f CONFIG] [--quiet]\n"
+  fprintf(out, "usage: epserver [--root DIR] [--gen] [--port N] [--idle-timeout S] [-f CONFIG] "
+               "[--quiet]\n"
                "  --root DIR   serve files under DIR (default: none)\n"
                "  --gen        serve /gen/<bytes>: generated content epwget can verify\n"
                "  --port N     TCP port (default 80)\n"
+               "  --idle-timeout S  close a connection with no event for S seconds (default 60; "
+               "0: never)\n"
                "  -f CONFIG    utcp configuration file (runtime.h utcp_init)\n"
                "  --core N     the runtime core's context to use (default 0)\n");
 }
@@ -401,8 +412,51 @@ static void listener_interest(struct server *s, bool on) {
   utcp_epoll_ctl(s->ctx, s->ep, EPOLL_CTL_MOD, s->lfd, &ev);
 }
 
+/* ---- the activity list ---- */
+
+static void idle_unlink(struct server *s, int fd) {
+  struct conn *c = &s->conns[fd];
+  if (c->idle_prev) s->conns[c->idle_prev - 1].idle_next = c->idle_next;
+  else if (s->idle_head == (uint32_t)fd + 1) s->idle_head = c->idle_next;
+  if (c->idle_next) s->conns[c->idle_next - 1].idle_prev = c->idle_prev;
+  else if (s->idle_tail == (uint32_t)fd + 1) s->idle_tail = c->idle_prev;
+  c->idle_prev = c->idle_next = 0;
+}
+
+/* The connection had an event now: it moves to the end of the list. */
+static void idle_touch(struct server *s, int fd) {
+  if (s->idle_ns == 0) return;
+  struct conn *c = &s->conns[fd];
+  idle_unlink(s, fd);
+  c->last_ns = utcp_ctx_now(s->ctx);
+  c->idle_prev = s->idle_tail;
+  if (s->idle_tail) s->conns[s->idle_tail - 1].idle_next = (uint32_t)fd + 1;
+  else s->idle_head = (uint32_t)fd + 1;
+  s->idle_tail = (uint32_t)fd + 1;
+}
+
+/* The epoll_wait timeout: until the least recently active connection expires (-1: none). */
+static int idle_wait_ms(const struct server *s) {
+  if (s->idle_head == 0) return -1;
+  uint64_t due = s->conns[s->idle_head - 1].last_ns + s->idle_ns, now = utcp_ctx_now(s->ctx);
+  if (due <= now) return 0;
+  uint64_t ms = (due - now + 999999) / 1000000;
+  return ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+static void conn_close(struct server *s, int fd);
+
+static void idle_expire(struct server *s) {
+  uint64_t now = utcp_ctx_now(s->ctx);
+  while (s->idle_head != 0 && s->conns[s->idle_head - 1].last_ns + s->idle_ns <= now) {
+    s->idle_closed++;
+    conn_close(s, (int)s->idle_head - 1);
+  }
+}
+
 static void conn_close(struct server *s, int fd) {
   struct conn *c = &s->conns[fd];
+  idle_unlink(s, fd);
   c->used = false;
   utcp_epoll_ctl(s->ctx, s->ep, EPOLL_CTL_DEL, fd, NULL);
   utcp_close(s->ctx, fd);
@@ -426,21 +480,23 @@ static void update_interest(struct server *s, int fd) {
 static bool send_some(struct server *s, int fd) {
   struct conn *c = &s->conns[fd];
   while (c->sending) {
-    const uint8_t *p;
-    size_t n;
-    if (c->hdr_off < c->hdr_len) {
-      p = (const uint8_t *)c->hdr + c->hdr_off;
-      n = c->hdr_len - c->hdr_off;
-    } else if (c->body_off < c->body_len) {
+    /* The head and the first body bytes go in one writev: two writes would leave the body to
+     * Nagle's algorithm until the client's (delayed) ACK of the head, 40 ms or more. */
+    struct iovec v[2];
+    int cnt = 0;
+    size_t hdr_left = c->hdr_len - c->hdr_off;
+    if (hdr_left > 0) v[cnt++] = (struct iovec){c->hdr + c->hdr_off, hdr_left};
+    if (c->body_off < c->body_len) {
       uint64_t left = c->body_len - c->body_off;
-      n = left < CHUNK ? (size_t)left : CHUNK;
+      size_t n = left < CHUNK ? (size_t)left : CHUNK;
       if (c->body != NULL) {
-        p = c->body + c->body_off;
+        v[cnt++] = (struct iovec){(void *)(uintptr_t)(c->body + c->body_off), n};
       } else {
         app_gen_fill(s->scratch, c->body_off, n);
-        p = s->scratch;
+        v[cnt++] = (struct iovec){s->scratch, n};
       }
-    } else {
+    }
+    if (cnt == 0) {
       /* response complete */
       c->sending = false;
       memmove(c->req, c->req + c->req_consumed, c->req_len - c->req_consumed);
@@ -462,7 +518,7 @@ static bool send_some(struct server *s, int fd) {
       return true;
     }
     c->blocked = false;
-    ssize_t w = utcp_write(s->ctx, fd, p, n);
+    ssize_t w = utcp_writev(s->ctx, fd, v, cnt);
     if (w < 0) {
       if (errno == EAGAIN) {
         c->blocked = true;
@@ -471,10 +527,9 @@ static bool send_some(struct server *s, int fd) {
       conn_close(s, fd); /* EPIPE, ECONNRESET... */
       return false;
     }
-    if (c->hdr_off < c->hdr_len)
-      c->hdr_off += (size_t)w;
-    else
-      c->body_off += (uint64_t)w;
+    size_t from_hdr = (size_t)w < hdr_left ? (size_t)w : hdr_left;
+    c->hdr_off += from_hdr;
+    c->body_off += (uint64_t)w - from_hdr;
   }
   return true;
 }
@@ -566,6 +621,7 @@ static void on_accept(struct server *s) {
     struct conn *c = &s->conns[fd];
     memset(c, 0, offsetof(struct conn, hdr));
     c->used = true;
+    idle_touch(s, fd);
     c->interest = EPOLLIN | EPOLLRDHUP;
     struct epoll_event ev = {.events = c->interest, .data.fd = fd};
     if (utcp_epoll_ctl(s->ctx, s->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
@@ -580,7 +636,7 @@ static void on_accept(struct server *s) {
 int epserver_main(int argc, char **argv) {
   struct server s = {.lfd = -1, .ep = -1};
   const char *root = NULL, *conf = NULL;
-  uint64_t port = 80, core = 0;
+  uint64_t port = 80, core = 0, idle_s = 60;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (strcmp(a, "--gen") == 0) {
@@ -598,6 +654,8 @@ int epserver_main(int argc, char **argv) {
       conf = v, i++;
     } else if (strcmp(a, "--port") == 0 && v && app_parse_num(v, 1, 65535, &port)) {
       i++;
+    } else if (strcmp(a, "--idle-timeout") == 0 && v && app_parse_num(v, 0, 1000000, &idle_s)) {
+      i++;
     } else {
       fprintf(stderr, "epserver: bad argument %s\n", a);
       usage(stderr);
@@ -608,6 +666,7 @@ int epserver_main(int argc, char **argv) {
     fprintf(stderr, "epserver: --root %s: %s\n", root, strerror(errno));
     return 2;
   }
+  s.idle_ns = idle_s * 1000000000ull;
   int status = 1;
   int own_rt = utcp_init(conf) == 0; /* EALREADY: a launcher set the runtime up */
   if (!own_rt && errno != EALREADY) {
@@ -649,7 +708,7 @@ int epserver_main(int argc, char **argv) {
            s.root ? s.root : "", s.gen ? ", /gen/<bytes> on" : "");
   struct epoll_event evs[EVENTS];
   for (;;) {
-    int n = utcp_epoll_wait(s.ctx, s.ep, evs, EVENTS, -1);
+    int n = utcp_epoll_wait(s.ctx, s.ep, evs, EVENTS, idle_wait_ms(&s));
     if (n < 0) {
       if (errno == EINTR) {
         status = 0; /* asked to stop */
@@ -666,6 +725,7 @@ int epserver_main(int argc, char **argv) {
       }
       struct conn *c = &s.conns[fd];
       if (!c->used) continue;
+      idle_touch(&s, fd);
       if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
         on_readable(&s, fd);
         if (!c->used) continue;
@@ -676,13 +736,14 @@ int epserver_main(int argc, char **argv) {
       if (c->used && (evs[i].events & (EPOLLHUP | EPOLLERR)) && !c->sending) conn_close(&s, fd);
       update_interest(&s, fd);
     }
+    idle_expire(&s);
   }
 out:
   if (!s.quiet || status != 0)
     printf("epserver: %" PRIu64 " connections, %" PRIu64 " requests: %" PRIu64 " 2xx %" PRIu64
-           " 4xx %" PRIu64 " 5xx, %" PRIu64 " body bytes\n",
+           " 4xx %" PRIu64 " 5xx, %" PRIu64 " body bytes, %" PRIu64 " closed idle\n",
            s.accepted, s.requests, s.responses[2], s.responses[4], s.responses[5],
-           s.body_bytes);
+           s.body_bytes, s.idle_closed);
   if (s.ctx != NULL) {
     for (uint32_t fd = 0; s.conns != NULL && fd < s.n_conns; fd++)
       if (s.conns[fd].used) conn_close(&s, (int)fd);

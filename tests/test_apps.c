@@ -587,8 +587,71 @@ TEST(test_apps_epserver_survives_garbage) {
   world_free(&w);
 }
 
+/* ---- epserver closes idle connections ---- */
+
+static struct {
+  uint64_t t_connect, t_eof; /* the silent connection */
+  int busy_ok;               /* requests answered on the busy connection */
+  bool busy_open;            /* still open after 4 s of requests 1 s apart */
+  uint64_t t_busy_last, t_busy_eof;
+  int done;
+} it;
+
+static int idle_client(int argc, char **argv) {
+  (void)argc, (void)argv;
+  struct utcp_ctx *ctx = app_ctx();
+  if (ctx == NULL) return 1;
+  nap(ctx, 10);
+  /* A connection that never sends: closed 2 s after it was accepted. */
+  int silent = http_connect(ctx);
+  it.t_connect = utcp_ctx_now(ctx);
+  char b[64];
+  if (silent >= 0 && utcp_read(ctx, silent, b, sizeof b) == 0) it.t_eof = utcp_ctx_now(ctx);
+  utcp_close(ctx, silent);
+  /* A connection with a request every second outlives the timeout, then idles out. */
+  int fd = http_connect(ctx);
+  struct resp r;
+  for (int k = 0; fd >= 0 && k < 5; k++) {
+    if (k > 0) nap(ctx, 1000);
+    send_str(ctx, fd, "GET /gen/10 HTTP/1.1\r\nHost: a\r\n\r\n");
+    it.busy_ok += read_resp(ctx, fd, false, &r) == 200;
+  }
+  it.t_busy_last = utcp_ctx_now(ctx);
+  it.busy_open = utcp_recv(ctx, fd, b, sizeof b, MSG_DONTWAIT) < 0 && errno == EAGAIN;
+  if (utcp_read(ctx, fd, b, sizeof b) == 0) it.t_busy_eof = utcp_ctx_now(ctx);
+  utcp_close(ctx, fd);
+  it.done = 1;
+  app_end(ctx);
+  return 0;
+}
+
+TEST(test_apps_epserver_idle_timeout) {
+  struct world w;
+  world_new(&w, 9);
+  memset(&it, 0, sizeof it);
+  char *sargv[] = {"epserver", "--gen", "--quiet", "--idle-timeout", "2", NULL};
+  struct rt_app *s = rt_sim_spawn(w.rt, w.a, "epserver", epserver_main, 5, sargv, 0, 1 * MS);
+  struct rt_app *c = rt_sim_spawn(w.rt, w.b, "idle", idle_client, 0, NULL, 0, 1 * MS);
+  REQUIRE(s != NULL && c != NULL);
+  sim_run_until(w.sim, 60000 * MS);
+  CHECK(rt_app_done(c));
+  CHECK_EQ(it.done, 1);
+  /* accepted half a round trip before connect returned; the FIN takes one delay back */
+  uint64_t silent = it.t_eof - it.t_connect;
+  CHECK(it.t_eof != 0);
+  CHECK(silent >= 2000 * MS && silent <= 2000 * MS + 2 * DELAY_MS * MS);
+  CHECK_EQ(it.busy_ok, 5);
+  CHECK(it.busy_open);
+  uint64_t busy = it.t_busy_eof - it.t_busy_last;
+  CHECK(it.t_busy_eof != 0);
+  CHECK(busy >= 2000 * MS - 2 * DELAY_MS * MS && busy <= 2000 * MS + 2 * DELAY_MS * MS);
+  CHECK(!rt_app_done(s));
+  world_free(&w);
+}
+
 TEST_MAIN(TEST_CASE(test_apps_blocking_calls_wake_on_time),
           TEST_CASE(test_apps_stop_interrupts_a_blocked_accept),
           TEST_CASE(test_apps_runtime_gives_the_hosts_context),
           TEST_CASE(test_apps_epserver_http_behaviour),
-          TEST_CASE(test_apps_epserver_survives_garbage))
+          TEST_CASE(test_apps_epserver_survives_garbage),
+          TEST_CASE(test_apps_epserver_idle_timeout))
