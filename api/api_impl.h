@@ -154,8 +154,11 @@ void api_sock_close(struct utcp_ctx *ctx, int fd, bool abort);
 
 /* epoll.c */
 /* Something happened to socket fd: registrations that are ready go on their ready lists.
- * edge: false when level-triggered registrations only should hear of it. */
-void api_sock_wake(struct utcp_ctx *ctx, int fd, bool edge);
+ * edge: false when level-triggered registrations only should hear of it. key: the EPOLL*
+ * bits the event can have made true (as the key of Linux's ep_poll_callback): registrations
+ * wanting one of them are listed without a poll (epoll_wait polls what it reports); 0: poll
+ * each registration now. */
+void api_sock_wake(struct utcp_ctx *ctx, int fd, bool edge, uint32_t key);
 /* The socket fd is going away: drop its registrations. */
 void api_sock_unregister(struct utcp_ctx *ctx, int fd);
 void api_epoll_close(struct utcp_ctx *ctx, int epfd);

@@ -295,10 +295,17 @@ static int drain(struct utcp_ctx *ctx) {
       if (fd < 0) continue; /* ICMP, or a connection no socket names any more */
       struct api_sock *s = &ctx->files[fd].u.s;
       bool edge = true;
+      uint32_t key = EPOLLIN | EPOLLRDNORM | EPOLLOUT | EPOLLWRNORM | EPOLLERR | EPOLLHUP |
+                     EPOLLRDHUP; /* what the event may have changed: all, unless named below */
       switch (ev[i].type) {
+        case UTCP_EV_ACCEPTABLE:
+        case UTCP_EV_READABLE:
+          key = EPOLLIN | EPOLLRDNORM;
+          break;
         case UTCP_EV_WRITABLE:
           edge = s->nospace; /* Linux wakes writers only after SOCK_NOSPACE */
           s->nospace = false;
+          key = EPOLLOUT | EPOLLWRNORM;
           break;
         case UTCP_EV_PEER_CLOSED:
           s->peer_fin = true;
@@ -310,7 +317,7 @@ static int drain(struct utcp_ctx *ctx) {
         default:
           break;
       }
-      api_sock_wake(ctx, fd, edge);
+      api_sock_wake(ctx, fd, edge, key);
     }
   } while (n == sizeof ev / sizeof ev[0]);
   return total;

@@ -57,12 +57,16 @@ static void item_check(struct utcp_ctx *ctx, struct api_item *it) {
   ready_append(ctx, epoll_of(ctx, it->epfd), it);
 }
 
-void api_sock_wake(struct utcp_ctx *ctx, int fd, bool edge) {
+void api_sock_wake(struct utcp_ctx *ctx, int fd, bool edge, uint32_t key) {
   struct api_sock *s = &ctx->files[fd].u.s;
   for (uint32_t i = s->items; i != 0; i = item(ctx, i)->sock_next) {
     struct api_item *it = item(ctx, i);
     if (!edge && (it->events & EPOLLET)) continue;
-    item_check(ctx, it);
+    if (key == 0) {
+      item_check(ctx, it);
+    } else if (!it->on_ready && (it->events & key & EP_USER_EVENTS) != 0) {
+      ready_append(ctx, epoll_of(ctx, it->epfd), it);
+    }
   }
 }
 

@@ -364,7 +364,7 @@ static void disconnect(struct utcp_ctx *ctx, int fd, struct api_sock *s, bool rs
   s->nospace = false;
   if (!s->user_bound) port_drop(ctx, s);
   s->ss = SS_UNCONN;
-  api_sock_wake(ctx, fd, true);
+  api_sock_wake(ctx, fd, true, 0);
 }
 
 static int start_connect(struct utcp_ctx *ctx, int fd, struct api_sock *s,
@@ -683,7 +683,7 @@ int utcp_shutdown(struct utcp_ctx *ctx, int fd, int how) {
       }
       break;
   }
-  api_sock_wake(ctx, fd, true);
+  api_sock_wake(ctx, fd, true, 0);
   return rc;
 }
 

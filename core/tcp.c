@@ -664,7 +664,8 @@ int utcp_tcp_recv(struct utcp_stack *s, utcp_conn_t c, void *buf, size_t len, bo
   if (peek) return (int)n;
   uint32_t before = utcp_tcp_rcv_space(s, t);
   utcp_bufq_consume(&s->tcp->chunks, &t->rcvq, n);
-  utcp_tcb_timers_update(s, t); /* a read ends a zero-window stall of ours */
+  /* A read ends a zero-window stall of ours (it cannot start one). */
+  if (t->t_zwait != 0) utcp_tcb_timers_update(s, t);
   utcp_tcp_pool_wakeup(s);
   /* RFC 9293 3.8.6.2.2: announce the opened window once it has grown by min(RCV.BUFF/2, MSS)
    * beyond what was last advertised. */

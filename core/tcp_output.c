@@ -429,6 +429,16 @@ void utcp_tcp_output(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now) {
     return;
   }
 
+  /* Nothing to send (every segment received that only acknowledges): no unsent data, FIN,
+   * retransmission, owed ACK, probe or recovery. What the send loop would decide, cheaper. */
+  uint32_t unsent_from = (uint32_t)utcp_seq_diff(t->snd_nxt, t->snd_una);
+  if (t->sndq.len <= unsent_from && utcp_seq_eq(t->snd_nxt, t->snd_max) &&
+      !(t->flags & (TF_ACKNOW | TF_NEED_WINUPD | TF_FORCE_ONE | TF_INRECOVERY)) &&
+      !(fin_sendable(t) && !(t->flags & TF_FIN_SENT))) {
+    utcp_tcb_timers_update(s, t);
+    return;
+  }
+
   /* RFC 5681 4.1: restart from the restart window after an idle period longer than an RTO. */
   if (utcp_seq_eq(t->snd_max, t->snd_una) && t->last_send_ns != 0 &&
       now - t->last_send_ns > t->rto_ns)
