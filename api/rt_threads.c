@@ -451,7 +451,7 @@ static void describe(struct rt_core *c, const struct api_call *k, ssize_t ret, s
   int room;
   if (f->kind != API_SOCK || !send_ok(c->real, &f->u.s, &room)) return;
   UTCP_ASSERT(c->resv_fd < 0);
-  uint32_t grant = utcp_tcp_chunks_available(c->real->stack) / 4;
+  uint32_t grant = utcp_tcp_chunks_tx_available(c->real->stack) / 4;
   /* Appending n bytes takes at most n / CHUNK_SIZE + 1 chunks (the first may be a part). */
   uint64_t cap = grant > 1 ? (uint64_t)(grant - 1) * UTCP_CHUNK_SIZE : 0;
   if (cap > ARENA_BYTES) cap = ARENA_BYTES;
@@ -481,18 +481,25 @@ static void run_posted_write(struct rt_core *c, int fd, const uint8_t *p, size_t
   while (len > 0) {
     api_sync(c->real); /* a reset that arrived becomes s->err here, not inside utcp_send */
     bool mine = fd == c->resv_fd;
-    if (mine) utcp_tcp_chunks_reserve(stack, 0); /* the held chunks are this write's */
+    if (mine) { /* the held chunks are this write's */
+      utcp_tcp_chunks_reserve(stack, 0);
+      utcp_tcp_chunks_tx_floor(stack, false);
+    }
     uint32_t in_use = utcp_tcp_chunks_in_use(stack);
     struct api_file *f = api_file(c->real, fd);
     int room = 0;
     if (f == NULL || f->kind != API_SOCK || !send_ok(c->real, &f->u.s, &room) ||
         atomic_load(&c->stop)) {
-      if (mine) reserve_release(c);
+      if (mine) {
+        utcp_tcp_chunks_tx_floor(stack, true);
+        reserve_release(c);
+      }
       count(&c->n_dropped, 1);
       return;
     }
     ssize_t n = room > 0 ? utcp_send(c->real, fd, p, len, flags | MSG_DONTWAIT) : -1;
     if (mine) {
+      utcp_tcp_chunks_tx_floor(stack, true);
       uint32_t used = utcp_tcp_chunks_in_use(stack) - in_use;
       c->resv_chunks = c->resv_chunks > used ? c->resv_chunks - used : 0;
       utcp_tcp_chunks_reserve(stack, c->resv_chunks);

@@ -14,9 +14,10 @@ static struct utcp_chunk *chunk(const struct utcp_chunk_pool *p, uint32_t idx) {
   return &p->chunks[idx - 1];
 }
 
-static uint32_t chunk_alloc(struct utcp_chunk_pool *p) {
+/* A chunk, if more than `keep` are free. */
+static uint32_t chunk_alloc(struct utcp_chunk_pool *p, uint32_t keep) {
   uint32_t idx = p->free_head;
-  if (idx == 0 || p->n_free <= p->reserved) return 0;
+  if (idx == 0 || p->n_free <= keep) return 0;
   UTCP_ASSERT(p->n_free > 0);
   struct utcp_chunk *c = chunk(p, idx);
   p->free_head = c->next;
@@ -57,12 +58,19 @@ void utcp_chunk_pool_init(struct utcp_chunk_pool *p, struct utcp_chunk *storage,
   p->n_chunks = n;
   p->n_free = n;
   p->reserved = 0;
+  p->tx_floor = 0;
+  p->tx_floor_off = false;
   p->free_head = n > 0 ? 1 : 0;
   for (uint32_t i = 0; i < n; i++) storage[i].next = i + 1 < n ? i + 2 : 0;
 }
 
 size_t utcp_bufq_append(struct utcp_chunk_pool *p, struct utcp_bufq *q, const void *data,
                         size_t len) {
+  return utcp_bufq_append_keep(p, q, data, len, p->reserved);
+}
+
+size_t utcp_bufq_append_keep(struct utcp_chunk_pool *p, struct utcp_bufq *q, const void *data,
+                             size_t len, uint32_t keep) {
   UTCP_ASSERT(data != 0 || len == 0);
   UTCP_ASSERT(q->head_off < CS && (q->len == 0) == (q->head == 0));
   if (len > UINT32_MAX - q->len) len = UINT32_MAX - q->len;
@@ -73,7 +81,7 @@ size_t utcp_bufq_append(struct utcp_chunk_pool *p, struct utcp_bufq *q, const vo
     if (q->len > 0 && tail_fill(q) < CS) {
       off = tail_fill(q);
     } else {
-      uint32_t idx = chunk_alloc(p);
+      uint32_t idx = chunk_alloc(p, keep);
       if (idx == 0) break;
       if (q->head == 0) {
         q->head = idx;

@@ -5,6 +5,7 @@
 #define UTCP_CORE_BUF_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define UTCP_CHUNK_SIZE 2048u
@@ -18,11 +19,26 @@ struct utcp_chunk_pool {
   struct utcp_chunk *chunks;
   uint32_t n_chunks, n_free, free_head; /* free_head: index + 1 */
   uint32_t reserved; /* free chunks no allocation may take (utcp_tcp_chunks_reserve) */
+  uint32_t tx_floor; /* free chunks send queues may not take: room for what arrives */
+  bool tx_floor_off; /* the runtime's posted write takes chunks held for it (rt_threads.c) */
 };
 
 /* Chunks an allocation may take now: the free ones beyond the reserve. */
 static inline uint32_t utcp_chunks_available(const struct utcp_chunk_pool *p) {
   return p->n_free > p->reserved ? p->n_free - p->reserved : 0;
+}
+
+/* Free chunks a send queue must leave: the reserve, and the floor kept for received data, so
+ * that pools full of unacknowledged data on both ends cannot leave neither end room for the
+ * data (and ACKs) that would free them. */
+static inline uint32_t utcp_chunks_tx_keep(const struct utcp_chunk_pool *p) {
+  return p->reserved + (p->tx_floor_off ? 0 : p->tx_floor);
+}
+
+/* Chunks a send queue may take now. */
+static inline uint32_t utcp_chunks_tx_available(const struct utcp_chunk_pool *p) {
+  uint32_t keep = utcp_chunks_tx_keep(p);
+  return p->n_free > keep ? p->n_free - keep : 0;
 }
 
 /* A FIFO byte queue: bytes [head_off, head_off + len) of the chain head..tail. */
@@ -56,6 +72,9 @@ static inline void utcp_bufq_init_at(struct utcp_bufq *q, uint32_t off) {
  * chunk: its first chunk is taken here, its bytes starting at head_off (0 unless init_at). */
 size_t utcp_bufq_append(struct utcp_chunk_pool *p, struct utcp_bufq *q, const void *data,
                         size_t len);
+/* The same, leaving at least `keep` chunks free (a send queue: utcp_chunks_tx_keep). */
+size_t utcp_bufq_append_keep(struct utcp_chunk_pool *p, struct utcp_bufq *q, const void *data,
+                             size_t len, uint32_t keep);
 /* Copies len bytes starting offset bytes into the queue to out; offset + len <= q->len. */
 void utcp_bufq_copy(const struct utcp_chunk_pool *p, const struct utcp_bufq *q, size_t offset,
                     void *out, size_t len);

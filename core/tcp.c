@@ -100,6 +100,7 @@ int utcp_tcp_create(struct utcp_stack *s) {
     return UTCP_ERR_NOMEM;
   }
   utcp_chunk_pool_init(&tcp->chunks, chunks, c->chunks);
+  tcp->chunks.tx_floor = c->chunks / 4; /* docs/tcp.md "Buffers" */
   utcp_reass_pool_init(&tcp->reass, nodes, c->reass_nodes, &tcp->chunks);
   for (uint32_t i = 0; i < tcp->n_tcbs; i++) tcp->tcbs[i].q_next = i + 2 <= tcp->n_tcbs ? i + 2 : NIL;
   tcp->free_head = 1;
@@ -632,11 +633,12 @@ int utcp_tcp_send_more(struct utcp_stack *s, utcp_conn_t c, const void *buf, siz
   uint32_t room = t->sndq.len >= t->sndbuf ? 0 : t->sndbuf - t->sndq.len;
   if (room == 0) return UTCP_ERR_AGAIN;
   size_t want = len < room ? len : room;
-  size_t n = utcp_bufq_append(&s->tcp->chunks, &t->sndq, buf, want);
-  if (n < want && utcp_chunks_available(&s->tcp->chunks) == 0) utcp_tcb_zw_pressure(s, t, now);
+  struct utcp_chunk_pool *pool = &s->tcp->chunks;
+  size_t n = utcp_bufq_append_keep(pool, &t->sndq, buf, want, utcp_chunks_tx_keep(pool));
+  if (n < want && utcp_chunks_tx_available(pool) == 0) utcp_tcb_zw_pressure(s, t, now);
   /* Chunk pool dry: back-pressure, not an error; WRITABLE follows when it refills
    * (utcp_tcp_pool_wakeup). */
-  if (utcp_chunks_available(&s->tcp->chunks) == 0) s->tcp->pool_dry = true;
+  if (utcp_chunks_tx_available(pool) == 0) s->tcp->pool_dry = true;
   if (n == 0) return UTCP_ERR_AGAIN;
   if (!more && t->state != UTCP_TCP_SYN_SENT && t->state != UTCP_TCP_SYN_RECEIVED)
     utcp_tcp_output(s, t, now);
@@ -792,7 +794,7 @@ void utcp_tcb_zw_pressure(struct utcp_stack *s, const struct utcp_tcb *except, u
   if (tcp->zw_scan_ns != 0 && now + 1 - tcp->zw_scan_ns < 100 * MS) return;
   tcp->zw_scan_ns = now + 1;
   /* Longest stalled first, until a sixteenth of the pool is free again. */
-  for (int round = 0; round < 64 && utcp_chunks_available(&tcp->chunks) < tcp->chunks.n_chunks / 16 + 1;
+  for (int round = 0; round < 64 && utcp_chunks_tx_available(&tcp->chunks) < tcp->chunks.n_chunks / 16 + 1;
        round++) {
     struct utcp_tcb *best = NULL;
     for (uint32_t i = 0; i < tcp->n_tcbs; i++) {
@@ -814,7 +816,7 @@ void utcp_tcb_zw_pressure(struct utcp_stack *s, const struct utcp_tcb *except, u
  * room gets a WRITABLE event, so that no writer waits for ever. O(connections) per refill. */
 void utcp_tcp_pool_wakeup(struct utcp_stack *s) {
   struct utcp_tcp *tcp = s->tcp;
-  uint32_t avail = utcp_chunks_available(&tcp->chunks);
+  uint32_t avail = utcp_chunks_tx_available(&tcp->chunks);
   if (avail == 0) tcp->pool_dry = true;
   if (!tcp->pool_dry || avail < tcp->chunks.n_chunks / 16 + 1) return;
   tcp->pool_dry = false;
@@ -1028,7 +1030,7 @@ static int readable_of(const struct utcp_tcb *t) {
 
 static int writable_of(const struct utcp_stack *s, const struct utcp_tcb *t) {
   /* no chunk to write into (see utcp_tcp_send) */
-  if (utcp_chunks_available(&s->tcp->chunks) == 0) return 0;
+  if (utcp_chunks_tx_available(&s->tcp->chunks) == 0) return 0;
   return t->sndq.len >= t->sndbuf ? 0 : (int)(t->sndbuf - t->sndq.len);
 }
 
@@ -1072,3 +1074,9 @@ void utcp_tcp_chunks_reserve(struct utcp_stack *s, uint32_t n) {
   tcp->chunks.reserved = n;
   if (lowered) utcp_tcp_pool_wakeup(s); /* writers that found the pool dry may go on */
 }
+
+uint32_t utcp_tcp_chunks_tx_available(const struct utcp_stack *s) {
+  return utcp_chunks_tx_available(&s->tcp->chunks);
+}
+
+void utcp_tcp_chunks_tx_floor(struct utcp_stack *s, bool on) { s->tcp->chunks.tx_floor_off = !on; }

@@ -179,5 +179,12 @@ uint32_t utcp_tcp_chunks_available(const struct utcp_stack *s);
  * lowered again: the paired-threads runtime holds the chunks a write it already accepted for
  * the application will need (api/rt_threads.c). 0: no reserve. */
 void utcp_tcp_chunks_reserve(struct utcp_stack *s, uint32_t n);
+/* Chunks a write may take now: beyond the reserve and beyond the floor (a quarter of the pool)
+ * that send queues leave for received data. */
+uint32_t utcp_tcp_chunks_tx_available(const struct utcp_stack *s);
+/* Whether writes respect that floor (default on). The paired-threads runtime turns it off
+ * while a posted write takes the chunks it held for it (they came out of the room above the
+ * floor when it gave the credit). */
+void utcp_tcp_chunks_tx_floor(struct utcp_stack *s, bool on);
 
 #endif

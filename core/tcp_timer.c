@@ -201,4 +201,8 @@ uint64_t utcp_tcp_next_deadline(const struct utcp_stack *s) {
 
 void utcp_tcp_on_timer(struct utcp_stack *s, uint64_t now) {
   utcp_timer_expire(&s->tcp->wheel, now, fire, s);
+  /* While writers find the pool dry, stalls that have grown old enough are reclaimed as time
+   * passes, not only when a write or an arriving segment next meets the dry pool: the floor
+   * kept for received data means arrivals may never meet it, and blocked writers wait. */
+  if (s->tcp->pool_dry) utcp_tcb_zw_pressure(s, NULL, now);
 }

@@ -187,14 +187,14 @@ static utcp_conn_t second_conn(struct th *h, utcp_conn_t l, uint16_t sport, uint
 TEST(test_tcb_established_zero_window_pool_pressure_reclaims) {
   struct utcp_stack_config cfg;
   th_config(&cfg);
-  cfg.tcp.chunks = 36;
+  cfg.tcp.chunks = 48; /* writes may take 36: a quarter is kept for received data */
   cfg.tcp.zero_window_pressure_ns = 2000 * MS_NS;
   struct th *h = th_new(&cfg);
   utcp_seq_t iss;
   utcp_conn_t l = 0;
   utcp_conn_t a = th_accept_conn(h, IRS, NULL, &iss, &l);
   seg_in(h, 0, PEER(.seq = SEQ(IRS + 1), .ack = SEQ(iss.v + 1), .wnd = 0));
-  CHECK_EQ(utcp_tcp_send(h->s, a, pat(0), 65536, h->now), 65536); /* 32 of 36 chunks */
+  CHECK_EQ(utcp_tcp_send(h->s, a, pat(0), 65536, h->now), 65536); /* 32 of the 36 */
   uint32_t biss = 0;
   th_at(h, 100);
   utcp_conn_t b = second_conn(h, l, 40001, &biss);
@@ -205,10 +205,11 @@ TEST(test_tcb_established_zero_window_pool_pressure_reclaims) {
   CHECK_EQ(utcp_tcp_send(h->s, b, pat(0), 20000, h->now), 8192);
   CHECK_EQ(utcp_tcp_send(h->s, b, pat(0), 20000, h->now), UTCP_ERR_AGAIN);
   CHECK_EQ(utcp_tcp_state(h->s, a), UTCP_TCP_ESTABLISHED);
-  /* 3 s: the dry pool reclaims the old stall (a RST to its peer) and b gets buffers. */
-  th_at(h, 3000);
+  /* 3 s: the dry pool reclaims the old stall (a RST to its peer) and b gets buffers: as the
+   * timers run, or when b's next write meets the dry pool, whichever comes first. */
   th_clear(h);
-  CHECK_EQ(utcp_tcp_send(h->s, b, pat(0), 20000, h->now), UTCP_ERR_AGAIN);
+  th_at(h, 3000);
+  (void)utcp_tcp_send(h->s, b, pat(0), 20000, h->now);
   struct utcp_seg o;
   bool rst = false;
   while (th_out(h, &o)) rst |= o.dport == TH_PEER_PORT && o.flags == (R | A);
@@ -230,7 +231,7 @@ TEST(test_tcb_established_zero_window_pool_pressure_reclaims) {
 TEST(test_tcb_established_pool_dry_then_writable) {
   struct utcp_stack_config cfg;
   th_config(&cfg);
-  cfg.tcp.chunks = 36;
+  cfg.tcp.chunks = 48; /* writes may take 36: a quarter is kept for received data */
   cfg.tcp.zero_window_pressure_ns = 0;
   struct th *h = th_new(&cfg);
   utcp_seq_t iss;

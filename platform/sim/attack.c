@@ -131,6 +131,7 @@ struct atk {
     uint32_t iss, rcv_nxt; /* ours; the server's ISN + 1 */
     bool est, reset, req_acked;
     uint64_t t_est_ns, t_rst_ns, t_acked_ns; /* the stall begins when the request is taken */
+    uint64_t t_probe_ns; /* the first probe: the response was queued (the stall began) before */
   } *zc;
   uint32_t zc_opened, zc_est, zc_reset, zc_probes;
   uint64_t zc_tick_ns; /* next retransmission of unacknowledged requests */
@@ -372,6 +373,7 @@ static void zerowin_input(struct atk *a, const uint8_t *frame, size_t len, uint6
   }
   if (z->est && (seg.len > 0 || (seg.flags & UTCP_TCP_FIN))) {
     a->zc_probes++; /* a probe (or data past our window): the window stays shut */
+    if (z->t_probe_ns == 0) z->t_probe_ns = now;
     uint64_t keep = a->sent;
     forge(a, ATK_IP, seg.dport, SRV_IP, SRV_PORT, &srv_mac, z->iss + 1 + (uint32_t)a->req_bytes,
           z->rcv_nxt, UTCP_TCP_ACK, 0, NULL, NULL, 0);
@@ -924,15 +926,23 @@ int sim_attack_run(const struct sim_attack_params *params, FILE *out, struct sim
       uint64_t lo = UINT64_MAX, hi = 0;
       for (uint32_t k = 0; k < a->zc_opened; k++) {
         if (!a->zc[k].req_acked || !a->zc[k].reset) continue;
+        /* The stall began between the ACK of the request and the first probe: never reclaimed
+         * earlier than the limit after the first, nor much later than after the second (a
+         * response the pool could only take later stalls later). */
         uint64_t d = a->zc[k].t_rst_ns - a->zc[k].t_acked_ns;
+        uint64_t from = a->zc[k].t_probe_ns > a->zc[k].t_acked_ns ? a->zc[k].t_probe_ns
+                                                                  : a->zc[k].t_acked_ns;
+        uint64_t d_late = a->zc[k].t_rst_ns - from;
         if (d < lo) lo = d;
-        if (d > hi) hi = d;
+        if (d_late > hi) hi = d_late;
       }
       uint64_t tmo = p->zw_timeout_ms * SIM_NS_PER_MS;
       uint64_t prs = a->srv_cfg.tcp.zero_window_pressure_ns;
       uint64_t by_pressure = sc->tcp_zw_abort_pressure;
       uint32_t want = a->zc_opened * (uint32_t)((p->bytes + 2047) / 2048);
-      if (want > a->srv_cfg.tcp.chunks) want = a->srv_cfg.tcp.chunks;
+      /* send queues may fill the pool but for the quarter kept for received data */
+      uint32_t tx_share = a->srv_cfg.tcp.chunks - a->srv_cfg.tcp.chunks / 4;
+      if (want > tx_share) want = tx_share;
       fprintf(out, "zerowin: %" PRIu32 " zero-window connections, %" PRIu32 " established, %" PRIu32
                    " probes answered with window 0, %" PRIu32 " reset by the server after %.3f..%.3f s"
                    " (limit %.3f s); utcpZeroWindowAbortPeer %" PRIu64 ", of them under pool pressure %" PRIu64
