@@ -57,9 +57,7 @@ void utcp_chunk_pool_init(struct utcp_chunk_pool *p, struct utcp_chunk *storage,
   p->chunks = storage;
   p->n_chunks = n;
   p->n_free = n;
-  p->reserved = 0;
-  p->tx_floor = 0;
-  p->tx_floor_off = false;
+  utcp_chunks_set_limits(p, 0, 0, false);
   p->free_head = n > 0 ? 1 : 0;
   for (uint32_t i = 0; i < n; i++) storage[i].next = i + 1 < n ? i + 2 : 0;
 }

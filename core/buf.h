@@ -21,7 +21,17 @@ struct utcp_chunk_pool {
   uint32_t reserved; /* free chunks no allocation may take (utcp_tcp_chunks_reserve) */
   uint32_t tx_floor; /* free chunks send queues may not take: room for what arrives */
   bool tx_floor_off; /* the runtime's posted write takes chunks held for it (rt_threads.c) */
+  uint32_t tx_keep;  /* reserved + (tx_floor_off ? 0 : tx_floor): utcp_chunks_set_limits */
 };
+
+/* Sets the reserve and the send floor (and the sum every write checks). */
+static inline void utcp_chunks_set_limits(struct utcp_chunk_pool *p, uint32_t reserved,
+                                          uint32_t tx_floor, bool tx_floor_off) {
+  p->reserved = reserved;
+  p->tx_floor = tx_floor;
+  p->tx_floor_off = tx_floor_off;
+  p->tx_keep = reserved + (tx_floor_off ? 0 : tx_floor);
+}
 
 /* Chunks an allocation may take now: the free ones beyond the reserve. */
 static inline uint32_t utcp_chunks_available(const struct utcp_chunk_pool *p) {
@@ -31,9 +41,7 @@ static inline uint32_t utcp_chunks_available(const struct utcp_chunk_pool *p) {
 /* Free chunks a send queue must leave: the reserve, and the floor kept for received data, so
  * that pools full of unacknowledged data on both ends cannot leave neither end room for the
  * data (and ACKs) that would free them. */
-static inline uint32_t utcp_chunks_tx_keep(const struct utcp_chunk_pool *p) {
-  return p->reserved + (p->tx_floor_off ? 0 : p->tx_floor);
-}
+static inline uint32_t utcp_chunks_tx_keep(const struct utcp_chunk_pool *p) { return p->tx_keep; }
 
 /* Chunks a send queue may take now. */
 static inline uint32_t utcp_chunks_tx_available(const struct utcp_chunk_pool *p) {

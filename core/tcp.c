@@ -100,7 +100,7 @@ int utcp_tcp_create(struct utcp_stack *s) {
     return UTCP_ERR_NOMEM;
   }
   utcp_chunk_pool_init(&tcp->chunks, chunks, c->chunks);
-  tcp->chunks.tx_floor = c->chunks / 4; /* docs/tcp.md "Buffers" */
+  utcp_chunks_set_limits(&tcp->chunks, 0, c->chunks / 4, false); /* docs/tcp.md "Buffers" */
   utcp_reass_pool_init(&tcp->reass, nodes, c->reass_nodes, &tcp->chunks);
   for (uint32_t i = 0; i < tcp->n_tcbs; i++) tcp->tcbs[i].q_next = i + 2 <= tcp->n_tcbs ? i + 2 : NIL;
   tcp->free_head = 1;
@@ -1071,7 +1071,7 @@ uint32_t utcp_tcp_chunks_available(const struct utcp_stack *s) {
 void utcp_tcp_chunks_reserve(struct utcp_stack *s, uint32_t n) {
   struct utcp_tcp *tcp = s->tcp;
   bool lowered = n < tcp->chunks.reserved;
-  tcp->chunks.reserved = n;
+  utcp_chunks_set_limits(&tcp->chunks, n, tcp->chunks.tx_floor, tcp->chunks.tx_floor_off);
   if (lowered) utcp_tcp_pool_wakeup(s); /* writers that found the pool dry may go on */
 }
 
@@ -1079,4 +1079,7 @@ uint32_t utcp_tcp_chunks_tx_available(const struct utcp_stack *s) {
   return utcp_chunks_tx_available(&s->tcp->chunks);
 }
 
-void utcp_tcp_chunks_tx_floor(struct utcp_stack *s, bool on) { s->tcp->chunks.tx_floor_off = !on; }
+void utcp_tcp_chunks_tx_floor(struct utcp_stack *s, bool on) {
+  struct utcp_chunk_pool *p = &s->tcp->chunks;
+  utcp_chunks_set_limits(p, p->reserved, p->tx_floor, !on);
+}

@@ -90,6 +90,32 @@ TEST(test_buf_pool_init) {
   CHECK_EQ(q.len, 0);
 }
 
+/* The reserve keeps chunks from every allocation; the send floor keeps more from send queues
+ * only (utcp_chunks_tx_keep), unless it is turned off. */
+TEST(test_buf_reserve_and_tx_floor) {
+  static uint8_t big[16 * CS];
+  struct utcp_chunk_pool p;
+  struct utcp_chunk *s = pool_new(&p, 16);
+  utcp_chunks_set_limits(&p, 4, 4, false);
+  CHECK_EQ(utcp_chunks_available(&p), 12);
+  CHECK_EQ(utcp_chunks_tx_available(&p), 8);
+  struct utcp_bufq tx, rx;
+  utcp_bufq_init(&tx);
+  utcp_bufq_init(&rx);
+  CHECK_EQ(utcp_bufq_append_keep(&p, &tx, big, sizeof big, utcp_chunks_tx_keep(&p)), 8 * CS);
+  CHECK_EQ(utcp_chunks_tx_available(&p), 0);
+  CHECK_EQ(utcp_bufq_append(&p, &rx, big, sizeof big), 4 * CS); /* the floor was received data's */
+  CHECK_EQ(p.n_free, 4);                                        /* the reserve is left */
+  CHECK_EQ(utcp_chunks_available(&p), 0);
+  utcp_chunks_set_limits(&p, 0, 4, true); /* a held write takes the reserve past the floor */
+  CHECK_EQ(utcp_bufq_append_keep(&p, &tx, big, sizeof big, utcp_chunks_tx_keep(&p)), 4 * CS);
+  CHECK_EQ(p.n_free, 0);
+  utcp_bufq_clear(&p, &tx);
+  utcp_bufq_clear(&p, &rx);
+  CHECK_EQ(p.n_free, 16);
+  free(s);
+}
+
 TEST(test_buf_append_copy_consume) {
   struct utcp_chunk_pool p;
   struct utcp_chunk *s = pool_new(&p, 8);
@@ -336,6 +362,7 @@ TEST(test_buf_random_ops) {
   }
 }
 
-TEST_MAIN(TEST_CASE(test_buf_pool_init), TEST_CASE(test_buf_append_copy_consume),
+TEST_MAIN(TEST_CASE(test_buf_pool_init), TEST_CASE(test_buf_reserve_and_tx_floor),
+          TEST_CASE(test_buf_append_copy_consume),
           TEST_CASE(test_buf_write_at), TEST_CASE(test_buf_pool_exhaustion),
           TEST_CASE(test_buf_move_alignments), TEST_CASE(test_buf_random_ops))
