@@ -303,7 +303,8 @@ static int drain(struct utcp_ctx *ctx) {
           key = EPOLLIN | EPOLLRDNORM;
           break;
         case UTCP_EV_WRITABLE:
-          edge = s->nospace; /* Linux wakes writers only after SOCK_NOSPACE */
+          /* Linux wakes writers only after SOCK_NOSPACE; a pool refill wakes every writer */
+          edge = s->nospace || (ev[i].flags & UTCP_EVF_POOL);
           s->nospace = false;
           key = EPOLLOUT | EPOLLWRNORM;
           break;

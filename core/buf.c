@@ -58,13 +58,14 @@ void utcp_chunk_pool_init(struct utcp_chunk_pool *p, struct utcp_chunk *storage,
   p->n_chunks = n;
   p->n_free = n;
   utcp_chunks_set_limits(p, 0, 0, false);
+  p->tx_used = 0;
   p->free_head = n > 0 ? 1 : 0;
   for (uint32_t i = 0; i < n; i++) storage[i].next = i + 1 < n ? i + 2 : 0;
 }
 
 size_t utcp_bufq_append(struct utcp_chunk_pool *p, struct utcp_bufq *q, const void *data,
                         size_t len) {
-  return utcp_bufq_append_keep(p, q, data, len, p->reserved);
+  return utcp_bufq_append_keep(p, q, data, len, utcp_chunks_rx_keep(p));
 }
 
 size_t utcp_bufq_append_keep(struct utcp_chunk_pool *p, struct utcp_bufq *q, const void *data,

@@ -19,18 +19,20 @@ struct utcp_chunk_pool {
   struct utcp_chunk *chunks;
   uint32_t n_chunks, n_free, free_head; /* free_head: index + 1 */
   uint32_t reserved; /* free chunks no allocation may take (utcp_tcp_chunks_reserve) */
-  uint32_t tx_floor; /* free chunks send queues may not take: room for what arrives */
+  uint32_t floor;    /* chunks each side (send queues, received data) leaves to the other */
   bool tx_floor_off; /* the runtime's posted write takes chunks held for it (rt_threads.c) */
-  uint32_t tx_keep;  /* reserved + (tx_floor_off ? 0 : tx_floor): utcp_chunks_set_limits */
+  uint32_t tx_used;  /* chunks held by send queues (kept by the TCP code: sndq_* in tcp.c) */
 };
 
-/* Sets the reserve and the send floor (and the sum every write checks). */
+/* Sets the reserve and the floor. Each side may hold at most n_chunks - floor: send queues
+ * full of unacknowledged data must leave room for the data (and ACKs) that would free them,
+ * and received data an application does not read yet (it may be waiting to write first) must
+ * leave room for writes. */
 static inline void utcp_chunks_set_limits(struct utcp_chunk_pool *p, uint32_t reserved,
-                                          uint32_t tx_floor, bool tx_floor_off) {
+                                          uint32_t floor, bool tx_floor_off) {
   p->reserved = reserved;
-  p->tx_floor = tx_floor;
+  p->floor = floor;
   p->tx_floor_off = tx_floor_off;
-  p->tx_keep = reserved + (tx_floor_off ? 0 : tx_floor);
 }
 
 /* Chunks an allocation may take now: the free ones beyond the reserve. */
@@ -38,15 +40,24 @@ static inline uint32_t utcp_chunks_available(const struct utcp_chunk_pool *p) {
   return p->n_free > p->reserved ? p->n_free - p->reserved : 0;
 }
 
-/* Free chunks a send queue must leave: the reserve, and the floor kept for received data, so
- * that pools full of unacknowledged data on both ends cannot leave neither end room for the
- * data (and ACKs) that would free them. */
-static inline uint32_t utcp_chunks_tx_keep(const struct utcp_chunk_pool *p) { return p->tx_keep; }
-
-/* Chunks a send queue may take now. */
+/* Chunks a send queue may take now: free beyond the reserve, and within the send side's cap. */
 static inline uint32_t utcp_chunks_tx_available(const struct utcp_chunk_pool *p) {
-  uint32_t keep = utcp_chunks_tx_keep(p);
-  return p->n_free > keep ? p->n_free - keep : 0;
+  uint32_t cap = p->n_chunks - (p->tx_floor_off ? 0 : p->floor);
+  uint32_t quota = cap > p->tx_used ? cap - p->tx_used : 0;
+  uint32_t avail = utcp_chunks_available(p);
+  return quota < avail ? quota : avail;
+}
+
+/* The free chunks a send-queue append must leave (for utcp_bufq_append_keep). */
+static inline uint32_t utcp_chunks_tx_keep(const struct utcp_chunk_pool *p) {
+  return p->n_free - utcp_chunks_tx_available(p);
+}
+
+/* The free chunks received data must leave: the reserve, and the part of the floor the send
+ * queues do not hold yet (received data holds at most n_chunks - floor). */
+static inline uint32_t utcp_chunks_rx_keep(const struct utcp_chunk_pool *p) {
+  uint32_t keep = p->floor > p->tx_used ? p->floor - p->tx_used : 0;
+  return keep > p->reserved ? keep : p->reserved;
 }
 
 /* A FIFO byte queue: bytes [head_off, head_off + len) of the chain head..tail. */
@@ -76,8 +87,9 @@ static inline void utcp_bufq_init_at(struct utcp_bufq *q, uint32_t off) {
   q->head_off = off % UTCP_CHUNK_SIZE;
 }
 
-/* Appends up to len bytes; returns how many fit before the pool ran dry. An empty queue holds no
- * chunk: its first chunk is taken here, its bytes starting at head_off (0 unless init_at). */
+/* Appends up to len bytes of received data (leaving rx_keep chunks free); returns how many fit
+ * before the pool ran dry. An empty queue holds no chunk: its first chunk is taken here, its
+ * bytes starting at head_off (0 unless init_at). */
 size_t utcp_bufq_append(struct utcp_chunk_pool *p, struct utcp_bufq *q, const void *data,
                         size_t len);
 /* The same, leaving at least `keep` chunks free (a send queue: utcp_chunks_tx_keep). */

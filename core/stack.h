@@ -104,6 +104,8 @@ int utcp_arp_add_static(struct utcp_stack *stack, uint32_t ip, const struct utcp
 int utcp_arp_lookup(const struct utcp_stack *stack, uint32_t ip, struct utcp_mac *mac);
 
 /* ---- Events: the stack's only way to tell the application something ---- */
+#define UTCP_EVF_POOL 1u
+
 enum utcp_event_type {
   UTCP_EV_ECHO_REPLY = 1, /* addr, id, seq */
   UTCP_EV_CONNECTED,      /* conn */
@@ -119,6 +121,10 @@ enum utcp_event_type {
 struct utcp_event {
   uint16_t type; /* utcp_event_type */
   uint16_t id, seq;
+  /* UTCP_EVF_POOL on WRITABLE: the chunk pool refilled; writers that found it dry may go on,
+   * whether or not their last write failed (a connection completed while the pool was dry
+   * never wrote: it must hear of the room too). */
+  uint16_t flags;
   int32_t err;
   uint32_t conn;
   uint32_t addr;

@@ -281,9 +281,23 @@ static void ready_unlink(struct utcp_stack *s, struct utcp_tcb *t) {
   t->ev_mask = 0;
 }
 
+void utcp_tcb_sndq_consume(struct utcp_stack *s, struct utcp_tcb *t, size_t n) {
+  struct utcp_chunk_pool *p = &s->tcp->chunks;
+  uint32_t before = p->n_free;
+  utcp_bufq_consume(p, &t->sndq, n);
+  p->tx_used -= p->n_free - before;
+}
+
+void utcp_tcb_sndq_clear(struct utcp_stack *s, struct utcp_tcb *t) {
+  struct utcp_chunk_pool *p = &s->tcp->chunks;
+  uint32_t before = p->n_free;
+  utcp_bufq_clear(p, &t->sndq);
+  p->tx_used -= p->n_free - before;
+}
+
 static void free_buffers(struct utcp_stack *s, struct utcp_tcb *t) {
   struct utcp_tcp *tcp = s->tcp;
-  utcp_bufq_clear(&tcp->chunks, &t->sndq);
+  utcp_tcb_sndq_clear(s, t);
   utcp_bufq_clear(&tcp->chunks, &t->rcvq);
   utcp_reass_clear(&tcp->reass, &t->reass);
 }
@@ -334,10 +348,15 @@ size_t utcp_tcp_poll_events(struct utcp_stack *s, struct utcp_event *ev, size_t 
     while (t->ev_mask != 0 && n < max) {
       unsigned type = (unsigned)__builtin_ctz(t->ev_mask);
       t->ev_mask &= ~EVB(type);
+      uint16_t fl = 0;
+      if (type == UTCP_EV_WRITABLE && (t->flags & TF_POOL_WOKEN)) {
+        fl = UTCP_EVF_POOL;
+        t->flags &= ~TF_POOL_WOKEN;
+      }
       ev[n++] = (struct utcp_event){.type = (uint16_t)type, .conn = handle_of(s, t),
                                     .err = (type == UTCP_EV_ERROR || type == UTCP_EV_RESET)
                                                ? t->so_error : 0,
-                                    .addr = t->raddr};
+                                    .addr = t->raddr, .flags = fl};
     }
     if (t->ev_mask != 0) break;
     tcp->ready_head = t->ev_next;
@@ -397,7 +416,7 @@ void utcp_tcb_drop(struct utcp_stack *s, struct utcp_tcb *t, int err) {
     s->ctr.tcp_attempt_fails++;
   if (err != 0) t->so_error = err;
   utcp_tcb_set_state(s, t, UTCP_TCP_CLOSED);
-  utcp_bufq_clear(&s->tcp->chunks, &t->sndq);
+  utcp_tcb_sndq_clear(s, t);
   utcp_reass_clear(&s->tcp->reass, &t->reass);
   if (err == UTCP_ERR_CONNRESET || err == UTCP_ERR_CONNREFUSED) {
     utcp_tcb_event(s, t, UTCP_EV_RESET);
@@ -634,7 +653,9 @@ int utcp_tcp_send_more(struct utcp_stack *s, utcp_conn_t c, const void *buf, siz
   if (room == 0) return UTCP_ERR_AGAIN;
   size_t want = len < room ? len : room;
   struct utcp_chunk_pool *pool = &s->tcp->chunks;
+  uint32_t free_before = pool->n_free;
   size_t n = utcp_bufq_append_keep(pool, &t->sndq, buf, want, utcp_chunks_tx_keep(pool));
+  pool->tx_used += free_before - pool->n_free;
   if (n < want && utcp_chunks_tx_available(pool) == 0) utcp_tcb_zw_pressure(s, t, now);
   /* Chunk pool dry: back-pressure, not an error; WRITABLE follows when it refills
    * (utcp_tcp_pool_wakeup). */
@@ -825,6 +846,7 @@ void utcp_tcp_pool_wakeup(struct utcp_stack *s) {
     if (!t->used || (t->state != UTCP_TCP_ESTABLISHED && t->state != UTCP_TCP_CLOSE_WAIT) ||
         (t->flags & TF_FIN_QUEUED) || t->sndq.len >= t->sndbuf)
       continue;
+    t->flags |= TF_POOL_WOKEN;
     utcp_tcb_event(s, t, UTCP_EV_WRITABLE);
   }
 }
@@ -1071,7 +1093,7 @@ uint32_t utcp_tcp_chunks_available(const struct utcp_stack *s) {
 void utcp_tcp_chunks_reserve(struct utcp_stack *s, uint32_t n) {
   struct utcp_tcp *tcp = s->tcp;
   bool lowered = n < tcp->chunks.reserved;
-  utcp_chunks_set_limits(&tcp->chunks, n, tcp->chunks.tx_floor, tcp->chunks.tx_floor_off);
+  utcp_chunks_set_limits(&tcp->chunks, n, tcp->chunks.floor, tcp->chunks.tx_floor_off);
   if (lowered) utcp_tcp_pool_wakeup(s); /* writers that found the pool dry may go on */
 }
 
@@ -1081,5 +1103,5 @@ uint32_t utcp_tcp_chunks_tx_available(const struct utcp_stack *s) {
 
 void utcp_tcp_chunks_tx_floor(struct utcp_stack *s, bool on) {
   struct utcp_chunk_pool *p = &s->tcp->chunks;
-  utcp_chunks_set_limits(p, p->reserved, p->tx_floor, !on);
+  utcp_chunks_set_limits(p, p->reserved, p->floor, !on);
 }

@@ -26,6 +26,7 @@
 #define TF_NEED_WINUPD 0x1000u /* a window update is owed */
 #define TF_FORCE_ONE 0x2000u   /* persist probe: send one byte past the window */
 #define TF_INRECOVERY 0x4000u  /* loss recovery: NewReno (RFC 6582), or RFC 6675 with sack_ok */
+#define TF_POOL_WOKEN 0x8000u  /* the pending WRITABLE comes from a chunk-pool refill */
 
 /* Pending application events (tcb->ev_mask), delivered by utcp_stack_poll_events. */
 #define EVB(type) (1u << (type))
@@ -189,6 +190,9 @@ bool utcp_tcb_zw_expired(struct utcp_stack *s, struct utcp_tcb *t, uint64_t now)
 /* The chunk pool ran dry: reclaims stalled connections (not `except`) per
  * cfg.tcp.zero_window_pressure_ns. */
 void utcp_tcb_zw_pressure(struct utcp_stack *s, const struct utcp_tcb *except, uint64_t now);
+/* Send-queue consume and clear, counting the chunks send queues hold (pool tx_used). */
+void utcp_tcb_sndq_consume(struct utcp_stack *s, struct utcp_tcb *t, size_t n);
+void utcp_tcb_sndq_clear(struct utcp_stack *s, struct utcp_tcb *t);
 /* Whether an unacceptable segment may be answered with an ACK now: always for data, FIN or
  * SYN; a pure ACK at most once per cfg.tcp.oow_ack_interval_ns per connection (counted). */
 bool utcp_tcb_oow_ack_allowed(struct utcp_stack *s, struct utcp_tcb *t, const struct utcp_seg *seg,

@@ -309,7 +309,7 @@ static void enter_time_wait(struct utcp_stack *s, struct utcp_tcb *t, uint64_t n
   utcp_tcb_set_state(s, t, UTCP_TCP_TIME_WAIT);
   t->t_rexmt = t->t_persist = t->t_keep = t->t_delack = 0;
   t->t_2msl = now + 2 * s->cfg.tcp.msl_ns;
-  utcp_bufq_clear(&s->tcp->chunks, &t->sndq);
+  utcp_tcb_sndq_clear(s, t);
   utcp_reass_clear(&s->tcp->reass, &t->reass);
 }
 
@@ -430,7 +430,7 @@ static bool process_ack(struct utcp_stack *s, struct utcp_tcb *t, const struct u
     }
     /* Our FIN counts in the sequence space but not in the send queue. */
     uint32_t data_acked = acked > t->sndq.len ? t->sndq.len : acked;
-    utcp_bufq_consume(&s->tcp->chunks, &t->sndq, data_acked);
+    utcp_tcb_sndq_consume(s, t, data_acked);
     t->bytes_acked += data_acked;
     /* SND.WND is relative to SND.WL2, not SND.UNA: when SND.UNA moves and this segment does
      * not update the window (SEG.SEQ < SND.WL1, a late retransmission), the right edge must

@@ -90,29 +90,47 @@ TEST(test_buf_pool_init) {
   CHECK_EQ(q.len, 0);
 }
 
-/* The reserve keeps chunks from every allocation; the send floor keeps more from send queues
- * only (utcp_chunks_tx_keep), unless it is turned off. */
-TEST(test_buf_reserve_and_tx_floor) {
+/* The reserve keeps chunks from every allocation; the floor caps each side (send queues,
+ * received data) at n_chunks - floor, so either always finds the floor's worth free. */
+static size_t tx_append(struct utcp_chunk_pool *p, struct utcp_bufq *q, const void *d, size_t n) {
+  uint32_t before = p->n_free;
+  size_t got = utcp_bufq_append_keep(p, q, d, n, utcp_chunks_tx_keep(p));
+  p->tx_used += before - p->n_free; /* as the TCP code counts (tcp.c) */
+  return got;
+}
+
+TEST(test_buf_reserve_and_floor) {
   static uint8_t big[16 * CS];
   struct utcp_chunk_pool p;
   struct utcp_chunk *s = pool_new(&p, 16);
-  utcp_chunks_set_limits(&p, 4, 4, false);
-  CHECK_EQ(utcp_chunks_available(&p), 12);
-  CHECK_EQ(utcp_chunks_tx_available(&p), 8);
+  utcp_chunks_set_limits(&p, 2, 4, false);
+  CHECK_EQ(utcp_chunks_available(&p), 14);
+  CHECK_EQ(utcp_chunks_tx_available(&p), 12);
   struct utcp_bufq tx, rx;
   utcp_bufq_init(&tx);
   utcp_bufq_init(&rx);
-  CHECK_EQ(utcp_bufq_append_keep(&p, &tx, big, sizeof big, utcp_chunks_tx_keep(&p)), 8 * CS);
+  /* Received data alone takes at most 12: the floor stays for writes. */
+  CHECK_EQ(utcp_bufq_append(&p, &rx, big, sizeof big), 12 * CS);
+  CHECK_EQ(utcp_chunks_tx_available(&p), 2); /* the floor, less the reserve */
+  CHECK_EQ(tx_append(&p, &tx, big, sizeof big), 2 * CS);
+  CHECK_EQ(p.n_free, 2); /* the reserve is left */
+  utcp_bufq_clear(&p, &rx);
+  /* Send queues alone take at most 12 as well; received data then gets what is free. */
+  CHECK_EQ(tx_append(&p, &tx, big, sizeof big), 10 * CS);
+  CHECK_EQ(p.tx_used, 12);
   CHECK_EQ(utcp_chunks_tx_available(&p), 0);
-  CHECK_EQ(utcp_bufq_append(&p, &rx, big, sizeof big), 4 * CS); /* the floor was received data's */
-  CHECK_EQ(p.n_free, 4);                                        /* the reserve is left */
-  CHECK_EQ(utcp_chunks_available(&p), 0);
-  utcp_chunks_set_limits(&p, 0, 4, true); /* a held write takes the reserve past the floor */
-  CHECK_EQ(utcp_bufq_append_keep(&p, &tx, big, sizeof big, utcp_chunks_tx_keep(&p)), 4 * CS);
+  CHECK_EQ(utcp_bufq_append(&p, &rx, big, sizeof big), 2 * CS);
+  CHECK_EQ(p.n_free, 2);
+  /* A held write (reserve 0, floor off) takes the reserve past the cap. */
+  utcp_chunks_set_limits(&p, 0, 4, true);
+  CHECK_EQ(tx_append(&p, &tx, big, sizeof big), 2 * CS);
   CHECK_EQ(p.n_free, 0);
+  uint32_t before = p.n_free;
   utcp_bufq_clear(&p, &tx);
+  p.tx_used -= p.n_free - before;
   utcp_bufq_clear(&p, &rx);
   CHECK_EQ(p.n_free, 16);
+  CHECK_EQ(p.tx_used, 0);
   free(s);
 }
 
@@ -362,7 +380,7 @@ TEST(test_buf_random_ops) {
   }
 }
 
-TEST_MAIN(TEST_CASE(test_buf_pool_init), TEST_CASE(test_buf_reserve_and_tx_floor),
+TEST_MAIN(TEST_CASE(test_buf_pool_init), TEST_CASE(test_buf_reserve_and_floor),
           TEST_CASE(test_buf_append_copy_consume),
           TEST_CASE(test_buf_write_at), TEST_CASE(test_buf_pool_exhaustion),
           TEST_CASE(test_buf_move_alignments), TEST_CASE(test_buf_random_ops))
