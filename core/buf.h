@@ -48,11 +48,6 @@ static inline uint32_t utcp_chunks_tx_available(const struct utcp_chunk_pool *p)
   return quota < avail ? quota : avail;
 }
 
-/* Whether a send queue may take a chunk now (utcp_chunks_tx_available > 0, cheaper). */
-static inline bool utcp_chunks_tx_any(const struct utcp_chunk_pool *p) {
-  return p->n_free > p->reserved && p->tx_used + (p->tx_floor_off ? 0 : p->floor) < p->n_chunks;
-}
-
 /* The free chunks a send-queue append must leave (for utcp_bufq_append_keep). */
 static inline uint32_t utcp_chunks_tx_keep(const struct utcp_chunk_pool *p) {
   return p->n_free - utcp_chunks_tx_available(p);

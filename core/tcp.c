@@ -659,7 +659,7 @@ int utcp_tcp_send_more(struct utcp_stack *s, utcp_conn_t c, const void *buf, siz
   if (n < want && utcp_chunks_tx_available(pool) == 0) utcp_tcb_zw_pressure(s, t, now);
   /* Chunk pool dry: back-pressure, not an error; WRITABLE follows when it refills
    * (utcp_tcp_pool_wakeup). */
-  if (!utcp_chunks_tx_any(pool)) s->tcp->pool_dry = true;
+  if (utcp_chunks_tx_available(pool) == 0) s->tcp->pool_dry = true;
   if (n == 0) return UTCP_ERR_AGAIN;
   if (!more && t->state != UTCP_TCP_SYN_SENT && t->state != UTCP_TCP_SYN_RECEIVED)
     utcp_tcp_output(s, t, now);
@@ -837,11 +837,9 @@ void utcp_tcb_zw_pressure(struct utcp_stack *s, const struct utcp_tcb *except, u
  * room gets a WRITABLE event, so that no writer waits for ever. O(connections) per refill. */
 void utcp_tcp_pool_wakeup(struct utcp_stack *s) {
   struct utcp_tcp *tcp = s->tcp;
-  if (!tcp->pool_dry) { /* the common case: one cheap test */
-    if (utcp_chunks_tx_any(&tcp->chunks)) return;
-    tcp->pool_dry = true;
-  }
-  if (utcp_chunks_tx_available(&tcp->chunks) < tcp->chunks.n_chunks / 16 + 1) return;
+  uint32_t avail = utcp_chunks_tx_available(&tcp->chunks);
+  if (avail == 0) tcp->pool_dry = true;
+  if (!tcp->pool_dry || avail < tcp->chunks.n_chunks / 16 + 1) return;
   tcp->pool_dry = false;
   for (uint32_t i = 0; i < tcp->n_tcbs; i++) {
     struct utcp_tcb *t = &tcp->tcbs[i];
@@ -1054,7 +1052,7 @@ static int readable_of(const struct utcp_tcb *t) {
 
 static int writable_of(const struct utcp_stack *s, const struct utcp_tcb *t) {
   /* no chunk to write into (see utcp_tcp_send) */
-  if (!utcp_chunks_tx_any(&s->tcp->chunks)) return 0;
+  if (utcp_chunks_tx_available(&s->tcp->chunks) == 0) return 0;
   return t->sndq.len >= t->sndbuf ? 0 : (int)(t->sndbuf - t->sndq.len);
 }
 
