@@ -21,7 +21,9 @@ static int core_state(const struct utcp_ctx *ctx, const struct api_sock *s) {
   return st < 0 ? UTCP_TCP_CLOSED : st;
 }
 
-static enum api_lstate lstate_of(const struct api_sock *s, int core_st) {
+/* These two run in every send, recv and readiness check: inlined. */
+static inline __attribute__((always_inline)) enum api_lstate lstate_of(const struct api_sock *s,
+                                                                       int core_st) {
   if (s->listening) return L_LISTEN;
   if (s->conn == 0) return L_CLOSE;
   switch (core_st) {
@@ -39,7 +41,8 @@ static enum api_lstate lstate(const struct utcp_ctx *ctx, const struct api_sock 
 
 /* Linux sk_shutdown: what the application asked for, plus what the connection's state implies
  * (FIN received: RCV; tcp_done after a reset, a timeout or TIME-WAIT: both). */
-static uint8_t shut_bits_of(const struct api_sock *s, int core_st) {
+static inline __attribute__((always_inline)) uint8_t shut_bits_of(const struct api_sock *s,
+                                                                   int core_st) {
   uint8_t sh = s->shut;
   if (s->peer_fin) sh |= SHUT_RCV;
   if (s->conn == 0 || s->listening) return sh;
@@ -485,7 +488,10 @@ static ssize_t recv_iov(struct utcp_ctx *ctx, int fd, const struct iovec *iov, i
   int vi = 0;
   size_t voff = 0;
   for (;;) {
-    int avail = s->conn != 0 ? utcp_tcp_readable(ctx->stack, s->conn) : 0;
+    /* One lookup for what is readable and the state the checks below need. */
+    struct utcp_tcp_pollinfo pi = {UTCP_TCP_CLOSED, 0, 0};
+    if (s->conn != 0 && utcp_tcp_pollinfo(ctx->stack, s->conn, &pi) < 0) pi.state = UTCP_TCP_CLOSED;
+    int avail = pi.readable;
     if (avail > 0) {
       if (total == 0) return 0;
       while (copied < total && avail > 0) {
@@ -505,7 +511,8 @@ static ssize_t recv_iov(struct utcp_ctx *ctx, int fd, const struct iovec *iov, i
     /* Nothing (more) to read now: tcp_recvmsg's checks, in its order. */
     if (s->peer_fin) return (ssize_t)copied;
     if (s->err != 0) return copied ? (ssize_t)copied : api_fail(take_err(s));
-    int cst = core_state(ctx, s);
+    /* Reading changes no connection state: pi.state is still current. */
+    int cst = pi.state;
     if (shut_bits_of(s, cst) & SHUT_RCV) return (ssize_t)copied;
     if (lstate_of(s, cst) == L_CLOSE) return copied ? (ssize_t)copied : api_fail(ENOTCONN);
     if (nb) return copied ? (ssize_t)copied : api_fail(EAGAIN);
