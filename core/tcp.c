@@ -1086,10 +1086,6 @@ uint32_t utcp_tcp_chunks_in_use(const struct utcp_stack *s) {
   return s->tcp->chunks.n_chunks - s->tcp->chunks.n_free;
 }
 
-uint32_t utcp_tcp_chunks_available(const struct utcp_stack *s) {
-  return utcp_chunks_available(&s->tcp->chunks);
-}
-
 void utcp_tcp_chunks_reserve(struct utcp_stack *s, uint32_t n) {
   struct utcp_tcp *tcp = s->tcp;
   bool lowered = n < tcp->chunks.reserved;

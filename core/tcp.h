@@ -173,8 +173,6 @@ int utcp_tcp_pollinfo(const struct utcp_stack *s, utcp_conn_t c, struct utcp_tcp
 uint32_t utcp_tcp_conns_in_use(const struct utcp_stack *s);
 uint64_t utcp_tcp_timers_running(const struct utcp_stack *s);
 uint32_t utcp_tcp_chunks_in_use(const struct utcp_stack *s);
-/* Chunks an allocation may take now (free, beyond the reserve). */
-uint32_t utcp_tcp_chunks_available(const struct utcp_stack *s);
 /* Keeps n free chunks from every allocation (received data, writes) until the reserve is
  * lowered again: the paired-threads runtime holds the chunks a write it already accepted for
  * the application will need (api/rt_threads.c). 0: no reserve. */
