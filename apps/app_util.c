@@ -99,3 +99,27 @@ int app_wait_server(struct utcp_ctx *ctx, uint32_t ip, uint16_t port, uint64_t t
   if (rc < 0) errno = e;
   return rc;
 }
+
+int app_split_args(char *s, char **argv, int max) {
+  int n = 0;
+  while (*s) {
+    while (*s == ' ' || *s == '\t') s++;
+    if (!*s) break;
+    if (n == max) return -1;
+    char *out = s;
+    argv[n++] = out;
+    while (*s && *s != ' ' && *s != '\t') {
+      if (*s == '\'' || *s == '"') {
+        char q = *s++;
+        while (*s && *s != q) *out++ = *s++;
+        if (*s != q) return -1;
+        s++;
+      } else {
+        *out++ = *s++;
+      }
+    }
+    if (*s) s++;
+    *out = 0;
+  }
+  return n;
+}

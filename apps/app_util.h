@@ -30,6 +30,10 @@ struct utcp_ctx;
  * with errno otherwise. For launchers that start a server and its clients at once. */
 int app_wait_server(struct utcp_ctx *ctx, uint32_t ip, uint16_t port, uint64_t tries);
 
+/* Splits a command line in place at blanks; '...' and "..." group (no escapes). Returns argc,
+ * or -1 (more than max words, or an unclosed quote). */
+int app_split_args(char *s, char **argv, int max);
+
 /* Whether argv[1..] holds the flag. */
 bool app_has_flag(int argc, char **argv, const char *flag);
 

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app_util.h"
 #include "apps.h"
 #include "utcp/runtime.h"
 
@@ -38,31 +39,6 @@ static void *run(void *arg) {
   return NULL;
 }
 
-/* Splits at blanks ('...' and "..." group). Returns argc or -1. */
-static int split(char *s, char **argv, int max) {
-  int n = 0;
-  while (*s) {
-    while (*s == ' ' || *s == '\t') s++;
-    if (!*s) break;
-    if (n == max) return -1;
-    char *out = s;
-    argv[n++] = out;
-    while (*s && *s != ' ' && *s != '\t') {
-      if (*s == '\'' || *s == '"') {
-        char q = *s++;
-        while (*s && *s != q) *out++ = *s++;
-        if (*s != q) return -1;
-        s++;
-      } else {
-        *out++ = *s++;
-      }
-    }
-    if (*s) s++;
-    *out = 0;
-  }
-  return n;
-}
-
 int main(int argc, char **argv) {
   const char *conf = NULL;
   static struct app_thread apps[MAX_APPS];
@@ -78,7 +54,7 @@ int main(int argc, char **argv) {
     }
     struct app_thread *a = &apps[n];
     a->line = strdup(argv[i]);
-    a->argc = a->line ? split(a->line, a->argv, MAX_ARGS) : -1;
+    a->argc = a->line ? app_split_args(a->line, a->argv, MAX_ARGS) : -1;
     a->d = a->argc > 0 ? app_find(a->argv[0]) : NULL;
     if (a->d == NULL) {
       fprintf(stderr, "utcp-apps: %s: no such app\n", argv[i]);

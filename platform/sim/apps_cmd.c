@@ -12,13 +12,15 @@
  * 2*MSL has passed, every host must hold no descriptor, connection, timer or buffer.
  * Exit status: 0 when every app returned 0, the wire checker found nothing and nothing leaked;
  * 1 otherwise; 2 on a usage error. */
+#include "apps_cmd.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "apps/app_util.h"
 #include "apps/apps.h"
-#include "apps_cmd.h"
 #include "checker.h"
 #include "rt_sim.h"
 #include "scenario.h"
@@ -103,31 +105,6 @@ static int usage_error(const char *fmt, const char *arg) {
   fprintf(stderr, "\n");
   sim_apps_usage(stderr);
   return 2;
-}
-
-/* Splits a command line at blanks; '...' and "..." group (no escapes). Returns argc, or -1. */
-static int split(char *s, char **argv, int max) {
-  int n = 0;
-  while (*s) {
-    while (*s == ' ' || *s == '\t') s++;
-    if (!*s) break;
-    if (n == max) return -1;
-    char *out = s;
-    argv[n++] = out;
-    while (*s && *s != ' ' && *s != '\t') {
-      if (*s == '\'' || *s == '"') {
-        char q = *s++;
-        while (*s && *s != q) *out++ = *s++;
-        if (*s != q) return -1;
-        s++;
-      } else {
-        *out++ = *s++;
-      }
-    }
-    if (*s) s++;
-    *out = 0;
-  }
-  return n;
 }
 
 static int parse_args(int argc, char **argv, struct opts *o) {
@@ -301,7 +278,7 @@ static int build(struct run *r) {
   for (int i = 0; i < o->n_apps; i++) {
     char *line = sim_xstrdup(o->apps[i].cmd);
     char *argv[MAX_ARGS];
-    int argc = split(line, argv, MAX_ARGS);
+    int argc = app_split_args(line, argv, MAX_ARGS);
     const struct app_desc *d = argc > 0 ? app_find(argv[0]) : NULL;
     if (d == NULL) {
       fprintf(stderr, "utcp-sim apps: %s: %s\n", o->apps[i].cmd,
