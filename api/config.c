@@ -9,12 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config_impl.h"
+
 #define MS 1000000ull
 #define SEC 1000000000ull
 
-static int fail(char *err, size_t err_len, const char *name, unsigned line, const char *fmt,
-                ...) {
-  char what[160];
+int cfg_fail(char *err, size_t err_len, const char *name, unsigned line, const char *fmt, ...) {
+  char what[200];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(what, sizeof what, fmt, ap);
@@ -145,39 +146,45 @@ static int apply(const char *name, unsigned line, const char *key, char *val,
   for (size_t i = 0; i < sizeof numkeys / sizeof numkeys[0]; i++) {
     if (strcmp(key, numkeys[i].key) != 0) continue;
     if (set_numeric(&numkeys[i], val, cfg) < 0)
-      return fail(err, err_len, name, line, "%s: '%s' is not a number in 0..%llu", key, val,
-                  (unsigned long long)numkeys[i].max);
+      return cfg_fail(err, err_len, name, line, "%s: '%s' is not a number in 0..%llu", key, val,
+                      (unsigned long long)numkeys[i].max);
     return 0;
   }
   if (strcmp(key, "ip_addr") == 0 || strcmp(key, "netmask") == 0 ||
       strcmp(key, "gateway") == 0) {
     uint32_t ip;
-    if (!parse_ip(val, &ip)) return fail(err, err_len, name, line, "%s: '%s' is not an IPv4 address", key, val);
+    if (!parse_ip(val, &ip))
+      return cfg_fail(err, err_len, name, line, "%s: '%s' is not an IPv4 address", key, val);
     if (key[0] == 'i') cfg->ip = ip;
     else if (key[0] == 'n') cfg->netmask = ip;
     else cfg->gateway = ip;
     return 0;
   }
   if (strcmp(key, "mac") == 0) {
-    if (!parse_mac(val, &cfg->mac)) return fail(err, err_len, name, line, "mac: '%s' is not aa:bb:cc:dd:ee:ff", val);
+    if (!parse_mac(val, &cfg->mac))
+      return cfg_fail(err, err_len, name, line, "mac: '%s' is not aa:bb:cc:dd:ee:ff", val);
     return 0;
   }
   if (strcmp(key, "seed") == 0) {
-    if (!parse_u64(val, UINT64_MAX, &cfg->seed)) return fail(err, err_len, name, line, "seed: '%s' is not a number", val);
+    if (!parse_u64(val, UINT64_MAX, &cfg->seed))
+      return cfg_fail(err, err_len, name, line, "seed: '%s' is not a number", val);
     return 0;
   }
   if (strcmp(key, "isn_key") == 0) {
-    if (!parse_hex16(val, cfg->isn_key)) return fail(err, err_len, name, line, "isn_key: want 32 hex digits");
+    if (!parse_hex16(val, cfg->isn_key))
+      return cfg_fail(err, err_len, name, line, "isn_key: want 32 hex digits");
     return 0;
   }
   if (strcmp(key, "arp") == 0) {
     char ip_s[32], mac_s[32], extra;
     struct utcp_static_arp a;
+    memset(&a, 0, sizeof a); /* no stray padding bytes: configs compare with memcmp */
     if (sscanf(val, "%31s %31s %c", ip_s, mac_s, &extra) != 2 || !parse_ip(ip_s, &a.ip) ||
         !parse_mac(mac_s, &a.mac))
-      return fail(err, err_len, name, line, "arp: want 'IP MAC', got '%s'", val);
+      return cfg_fail(err, err_len, name, line, "arp: want 'IP MAC', got '%s'", val);
     if (cfg->static_arp_count == UTCP_MAX_STATIC_ARP)
-      return fail(err, err_len, name, line, "arp: more than %d static entries", UTCP_MAX_STATIC_ARP);
+      return cfg_fail(err, err_len, name, line, "arp: more than %d static entries",
+                      UTCP_MAX_STATIC_ARP);
     cfg->static_arp[cfg->static_arp_count++] = a;
     return 0;
   }
@@ -185,38 +192,47 @@ static int apply(const char *name, unsigned line, const char *key, char *val,
     char dst_s[32], gw_s[32], extra;
     unsigned prefix;
     struct utcp_route r;
+    memset(&r, 0, sizeof r);
     if (sscanf(val, "%31[0-9.]/%u %31s %c", dst_s, &prefix, gw_s, &extra) != 3 || prefix > 32 ||
         !parse_ip(dst_s, &r.dst) || !parse_ip(gw_s, &r.gateway))
-      return fail(err, err_len, name, line, "route: want 'DST/PREFIX GATEWAY', got '%s'", val);
+      return cfg_fail(err, err_len, name, line, "route: want 'DST/PREFIX GATEWAY', got '%s'", val);
     r.mask = prefix == 0 ? 0 : 0xffffffffu << (32 - prefix);
     if (cfg->route_count == UTCP_MAX_ROUTES)
-      return fail(err, err_len, name, line, "route: more than %d routes", UTCP_MAX_ROUTES);
+      return cfg_fail(err, err_len, name, line, "route: more than %d routes", UTCP_MAX_ROUTES);
     cfg->routes[cfg->route_count++] = r;
     return 0;
   }
-  return fail(err, err_len, name, line, "unknown key '%s'", key);
+  return cfg_fail(err, err_len, name, line, "unknown key '%s'", key);
 }
 
-static char *trim(char *s) {
+char *cfg_trim(char *s) {
   while (isspace((unsigned char)*s)) s++;
   char *e = s + strlen(s);
   while (e > s && isspace((unsigned char)e[-1])) *--e = '\0';
   return s;
 }
 
-static int parse_line(const char *name, unsigned line, char *text,
-                      struct utcp_stack_config *cfg, char *err, size_t err_len) {
+int cfg_split(const char *name, unsigned line, char *text, char **key, char **val, char *err,
+              size_t err_len) {
   char *hash = strchr(text, '#');
   if (hash != NULL) *hash = '\0';
-  char *s = trim(text);
+  char *s = cfg_trim(text);
   if (*s == '\0') return 0;
   char *eq = strchr(s, '=');
-  if (eq == NULL) return fail(err, err_len, name, line, "want 'key = value'");
+  if (eq == NULL) return cfg_fail(err, err_len, name, line, "want 'key = value'");
   *eq = '\0';
-  char *key = trim(s), *val = trim(eq + 1);
-  if (*key == '\0') return fail(err, err_len, name, line, "missing key before '='");
-  if (*val == '\0') return fail(err, err_len, name, line, "%s: missing value", key);
-  return apply(name, line, key, val, cfg, err, err_len);
+  *key = cfg_trim(s);
+  *val = cfg_trim(eq + 1);
+  if (**key == '\0') return cfg_fail(err, err_len, name, line, "missing key before '='");
+  if (**val == '\0') return cfg_fail(err, err_len, name, line, "%s: missing value", *key);
+  return 1;
+}
+
+static int parse_line(const char *name, unsigned line, char *text, struct utcp_stack_config *cfg,
+                      char *err, size_t err_len) {
+  char *key, *val;
+  int rc = cfg_split(name, line, text, &key, &val, err, err_len);
+  return rc <= 0 ? rc : apply(name, line, key, val, cfg, err, err_len);
 }
 
 int utcp_config_parse(const char *name, const char *text, size_t len,
@@ -231,8 +247,10 @@ int utcp_config_parse(const char *name, const char *text, size_t len,
     line++;
     size_t n = i - start;
     if (i < len) i++; /* the newline */
-    if (n >= sizeof buf) return fail(err, err_len, name, line, "line longer than %zu bytes", sizeof buf - 1);
-    if (memchr(text + start, '\0', n) != NULL) return fail(err, err_len, name, line, "NUL byte");
+    if (n >= sizeof buf)
+      return cfg_fail(err, err_len, name, line, "line longer than %zu bytes", sizeof buf - 1);
+    if (memchr(text + start, '\0', n) != NULL)
+      return cfg_fail(err, err_len, name, line, "NUL byte");
     memcpy(buf, text + start, n);
     buf[n] = '\0';
     if (parse_line(name, line, buf, cfg, err, err_len) < 0) return -1;
@@ -244,7 +262,8 @@ int utcp_config_set_key(const char *name, unsigned line, const char *key, const 
                         struct utcp_stack_config *cfg, char *err, size_t err_len) {
   if (name == NULL || key == NULL || val == NULL || cfg == NULL) return -1;
   char buf[512];
-  if (strlen(val) >= sizeof buf) return fail(err, err_len, name, line, "%s: value too long", key);
+  if (strlen(val) >= sizeof buf)
+    return cfg_fail(err, err_len, name, line, "%s: value too long", key);
   strcpy(buf, val);
   return apply(name, line, key, buf, cfg, err, err_len);
 }
@@ -256,7 +275,7 @@ int utcp_config_set(const char *kv, struct utcp_stack_config *cfg, char *err, si
 
 int utcp_config_load(const char *path, struct utcp_stack_config *cfg, char *err, size_t err_len) {
   FILE *f = fopen(path, "rb");
-  if (f == NULL) return fail(err, err_len, path, 0, "%s", strerror(errno));
+  if (f == NULL) return cfg_fail(err, err_len, path, 0, "%s", strerror(errno));
   char *text = NULL;
   size_t len = 0, cap = 0;
   for (;;) {
@@ -265,13 +284,13 @@ int utcp_config_load(const char *path, struct utcp_stack_config *cfg, char *err,
       if (cap > (1u << 20)) {
         free(text);
         fclose(f);
-        return fail(err, err_len, path, 0, "file larger than 1 MiB");
+        return cfg_fail(err, err_len, path, 0, "file larger than 1 MiB");
       }
       char *grown = realloc(text, cap);
       if (grown == NULL) {
         free(text);
         fclose(f);
-        return fail(err, err_len, path, 0, "out of memory");
+        return cfg_fail(err, err_len, path, 0, "out of memory");
       }
       text = grown;
     }
@@ -283,11 +302,12 @@ int utcp_config_load(const char *path, struct utcp_stack_config *cfg, char *err,
   fclose(f);
   if (io_error) {
     free(text);
-    return fail(err, err_len, path, 0, "read error");
+    return cfg_fail(err, err_len, path, 0, "read error");
   }
   int rc = utcp_config_parse(path, text, len, cfg, err, err_len);
   free(text);
   if (rc == 0 && utcp_stack_config_check(cfg) < 0)
-    return fail(err, err_len, path, 0, "the configuration is not valid (utcp_stack_config_check)");
+    return cfg_fail(err, err_len, path, 0,
+                    "the configuration is not valid (utcp_stack_config_check)");
   return rc;
 }

@@ -2,26 +2,15 @@
  * (api/config.c) plus the runtime's own, from a file, UTCP_CONFIG and command-line strings. */
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "config_impl.h"
 #include "utcp/config.h"
 #include "utcp/runtime.h"
 
 #define LINE_MAX_BYTES 512
-
-static int fail(char *err, size_t err_len, const char *name, unsigned line, const char *fmt,
-                ...) {
-  char what[200];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(what, sizeof what, fmt, ap);
-  va_end(ap);
-  if (err != NULL && err_len > 0) snprintf(err, err_len, "%s:%u: %s", name, line, what);
-  return -1;
-}
 
 void utcp_rt_config_default(struct utcp_rt_config *cfg) {
   memset(cfg, 0, sizeof *cfg);
@@ -70,15 +59,16 @@ static int set_key(const char *name, unsigned line, const char *key, const char 
   if (strcmp(key, "rt_mode") == 0) {
     if (strcmp(val, "paired") == 0) cfg->mode = UTCP_RT_PAIRED;
     else if (strcmp(val, "rtc") == 0) cfg->mode = UTCP_RT_RTC;
-    else return fail(err, err_len, name, line, "rt_mode: '%s' is not 'paired' or 'rtc'", val);
+    else
+      return cfg_fail(err, err_len, name, line, "rt_mode: '%s' is not 'paired' or 'rtc'", val);
     return 0;
   }
   for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
     if (strcmp(key, keys[i].key) != 0) continue;
     uint32_t v;
     if (!parse_u32(val, keys[i].min, keys[i].max, &v))
-      return fail(err, err_len, name, line, "%s: '%s' is not a number in %u..%u", key, val,
-                  keys[i].min, keys[i].max);
+      return cfg_fail(err, err_len, name, line, "%s: '%s' is not a number in %u..%u", key, val,
+                      keys[i].min, keys[i].max);
     switch (i) {
       case 0: cfg->num_cores = (int)v; break;
       case 1: cfg->ctx.max_fds = v; break;
@@ -86,7 +76,7 @@ static int set_key(const char *name, unsigned line, const char *key, const char 
       case 3: cfg->ctx.sockbuf_max_bytes = v; break;
       case 4:
         if ((v & (v - 1)) != 0)
-          return fail(err, err_len, name, line, "ring_slots: %u is not a power of two", v);
+          return cfg_fail(err, err_len, name, line, "ring_slots: %u is not a power of two", v);
         cfg->ring_slots = v;
         break;
       case 5: cfg->spin_iters = v; break;
@@ -101,33 +91,18 @@ static int set_key(const char *name, unsigned line, const char *key, const char 
   return utcp_config_set_key(name, line, key, val, &cfg->ctx.stack, err, err_len);
 }
 
-static char *trim(char *s) {
-  while (isspace((unsigned char)*s)) s++;
-  char *e = s + strlen(s);
-  while (e > s && isspace((unsigned char)e[-1])) *--e = '\0';
-  return s;
-}
-
 /* One line or item of n bytes: `key = value`, `#` comment, blank. */
 static int parse_item(const char *name, unsigned line, const char *text, size_t n,
                       struct utcp_rt_config *cfg, char *err, size_t err_len) {
   char buf[LINE_MAX_BYTES];
   if (n >= sizeof buf)
-    return fail(err, err_len, name, line, "line longer than %zu bytes", sizeof buf - 1);
-  if (memchr(text, '\0', n) != NULL) return fail(err, err_len, name, line, "NUL byte");
+    return cfg_fail(err, err_len, name, line, "line longer than %zu bytes", sizeof buf - 1);
+  if (memchr(text, '\0', n) != NULL) return cfg_fail(err, err_len, name, line, "NUL byte");
   memcpy(buf, text, n);
   buf[n] = '\0';
-  char *hash = strchr(buf, '#');
-  if (hash != NULL) *hash = '\0';
-  char *s = trim(buf);
-  if (*s == '\0') return 0;
-  char *eq = strchr(s, '=');
-  if (eq == NULL) return fail(err, err_len, name, line, "want 'key = value'");
-  *eq = '\0';
-  char *key = trim(s), *val = trim(eq + 1);
-  if (*key == '\0') return fail(err, err_len, name, line, "missing key before '='");
-  if (*val == '\0') return fail(err, err_len, name, line, "%s: missing value", key);
-  return set_key(name, line, key, val, cfg, err, err_len);
+  char *key, *val;
+  int rc = cfg_split(name, line, buf, &key, &val, err, err_len);
+  return rc <= 0 ? rc : set_key(name, line, key, val, cfg, err, err_len);
 }
 
 /* Items of text separated by sep. */
@@ -161,8 +136,9 @@ int utcp_rt_config_set(const char *name, unsigned line, const char *kv,
     errno = EINVAL;
     return -1;
   }
-  if (strchr(kv, '\n') != NULL) return fail(err, err_len, name, line, "newline in '%s'", kv);
-  if (strchr(kv, '=') == NULL) return fail(err, err_len, name, line, "want 'key=value', got '%s'", kv);
+  if (strchr(kv, '\n') != NULL) return cfg_fail(err, err_len, name, line, "newline in '%s'", kv);
+  if (strchr(kv, '=') == NULL)
+    return cfg_fail(err, err_len, name, line, "want 'key=value', got '%s'", kv);
   return parse_item(name, line, kv, strlen(kv), cfg, err, err_len);
 }
 
@@ -173,7 +149,8 @@ int utcp_rt_config_overrides(const char *spec, struct utcp_rt_config *cfg, char 
     return -1;
   }
   if (spec == NULL) return 0;
-  if (strchr(spec, '\n') != NULL) return fail(err, err_len, "UTCP_CONFIG", 0, "newline in the value");
+  if (strchr(spec, '\n') != NULL)
+    return cfg_fail(err, err_len, "UTCP_CONFIG", 0, "newline in the value");
   return parse_split("UTCP_CONFIG", spec, strlen(spec), ';', cfg, err, err_len);
 }
 
@@ -184,19 +161,21 @@ int utcp_rt_config_load(const char *path, struct utcp_rt_config *cfg, char *err,
     return -1;
   }
   FILE *f = fopen(path, "rb");
-  if (f == NULL) return fail(err, err_len, path, 0, "%s", strerror(errno));
+  if (f == NULL) return cfg_fail(err, err_len, path, 0, "%s", strerror(errno));
   size_t cap = 1u << 20;
   char *text = malloc(cap + 1);
   if (text == NULL) {
     fclose(f);
-    return fail(err, err_len, path, 0, "out of memory");
+    return cfg_fail(err, err_len, path, 0, "out of memory");
   }
   size_t len = fread(text, 1, cap + 1, f);
   bool io_error = ferror(f);
   fclose(f);
   int rc;
-  if (io_error) rc = fail(err, err_len, path, 0, "read error");
-  else if (len > cap) rc = fail(err, err_len, path, 0, "file larger than 1 MiB");
+  if (io_error)
+    rc = cfg_fail(err, err_len, path, 0, "read error");
+  else if (len > cap)
+    rc = cfg_fail(err, err_len, path, 0, "file larger than 1 MiB");
   else rc = utcp_rt_config_parse(path, text, len, cfg, err, err_len);
   free(text);
   return rc;
@@ -204,24 +183,24 @@ int utcp_rt_config_load(const char *path, struct utcp_rt_config *cfg, char *err,
 
 int utcp_rt_config_check(const struct utcp_rt_config *cfg, char *err, size_t err_len) {
   const char *n = "config";
-  if (cfg == NULL) return fail(err, err_len, n, 0, "no configuration");
+  if (cfg == NULL) return cfg_fail(err, err_len, n, 0, "no configuration");
   if (cfg->num_cores < 1 || cfg->num_cores > UTCP_RT_MAX_CORES)
-    return fail(err, err_len, n, 0, "num_cores %d is not in 1..%d", cfg->num_cores,
-                UTCP_RT_MAX_CORES);
+    return cfg_fail(err, err_len, n, 0, "num_cores %d is not in 1..%d", cfg->num_cores,
+                    UTCP_RT_MAX_CORES);
   if (cfg->mode != UTCP_RT_PAIRED && cfg->mode != UTCP_RT_RTC)
-    return fail(err, err_len, n, 0, "unknown runtime mode %d", cfg->mode);
+    return cfg_fail(err, err_len, n, 0, "unknown runtime mode %d", cfg->mode);
   if (cfg->ring_slots < 16 || cfg->ring_slots > 65536 ||
       (cfg->ring_slots & (cfg->ring_slots - 1)) != 0)
-    return fail(err, err_len, n, 0, "ring_slots %u is not a power of two in 16..65536",
-                cfg->ring_slots);
+    return cfg_fail(err, err_len, n, 0, "ring_slots %u is not a power of two in 16..65536",
+                    cfg->ring_slots);
   if (cfg->ctx.max_fds == 0 || cfg->ctx.max_epoll_items == 0)
-    return fail(err, err_len, n, 0, "max_fds and max_epoll_items must be positive");
+    return cfg_fail(err, err_len, n, 0, "max_fds and max_epoll_items must be positive");
   uint32_t reta = cfg->ctx.rss_reta_size != 0 ? cfg->ctx.rss_reta_size : UTCP_RSS_RETA_SIZE_DEFAULT;
   if (utcp_rss_check(cfg->ctx.rss_queues, cfg->ctx.rss_queue, reta) < 0)
-    return fail(err, err_len, n, 0,
-                "rss_queue %u is not below rss_queues %u (0/1: off, queue 0), or rss_queues is "
-                "above rss_reta_size %u",
-                cfg->ctx.rss_queue, cfg->ctx.rss_queues, reta);
+    return cfg_fail(err, err_len, n, 0,
+                    "rss_queue %u is not below rss_queues %u (0/1: off, queue 0), or rss_queues is "
+                    "above rss_reta_size %u",
+                    cfg->ctx.rss_queue, cfg->ctx.rss_queues, reta);
   struct utcp_stack_config s = cfg->ctx.stack;
   /* The runtime gives each core its address when none is set (docs/api.md). */
   if (s.ip == 0) s.ip = 0x0a000001;
@@ -229,9 +208,9 @@ int utcp_rt_config_check(const struct utcp_rt_config *cfg, char *err, size_t err
   static const struct utcp_mac zero_mac;
   if (memcmp(&s.mac, &zero_mac, sizeof zero_mac) == 0) s.mac.b[5] = 1;
   if (utcp_stack_config_check(&s) < 0)
-    return fail(err, err_len, n, 0,
-                "the stack configuration is not valid (utcp_stack_config_check: addresses, "
-                "netmask, MTU, pool sizes)");
+    return cfg_fail(err, err_len, n, 0,
+                    "the stack configuration is not valid (utcp_stack_config_check: addresses, "
+                    "netmask, MTU, pool sizes)");
   return 0;
 }
 
